@@ -1,0 +1,42 @@
+# Everything bootstraps itself: a fresh clone needs only `make demo` or `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: demo test check lint typecheck bench bench-quick system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The daemon on the simulator, with an embedded broker when none answers.
+demo: $(STAMP)
+	$(VENV)/bin/postured demo
+
+system-deps:
+	bash .ci/system-deps
+
+# The whole suite; installs mosquitto, dbus and chromium from Debian when missing.
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP) system-deps
+	$(PY) bench/run.py
+
+bench-quick: $(STAMP) system-deps
+	$(PY) bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

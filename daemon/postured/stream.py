@@ -1,0 +1,86 @@
+"""Packets to sample chunks: sequence tracking, device-time unwrapping, gap detection.
+
+Sans-I/O: the caller passes each notification's bytes with the host time it arrived.
+Sample times come from the device clock (exact spacing, no BLE jitter) anchored once to
+the host clock, and re-anchored when the two drift apart by more than ``max_drift_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from postured.errors import PacketError
+from postured.protocol import SEQ_MODULO, TIME_MODULO_MS, DataPacket, decode_packet, seq_distance
+from postured.source import Gap, Malformed, Samples, SourceEvent
+
+log = logging.getLogger(__name__)
+
+# A sequence jump of more than half the space is read as an old or duplicated packet.
+_HALF_SEQ = SEQ_MODULO // 2
+
+
+class PacketStream:
+    """Decode and order one sensor's notifications. Not thread-safe; one per sensor."""
+
+    def __init__(self, sensor_id: str, *, max_drift_s: float = 2.0) -> None:
+        self.sensor_id = sensor_id
+        self.max_drift_s = max_drift_s
+        self.malformed = 0
+        self.duplicates = 0
+        self.lost_packets = 0
+        self._last_seq: int | None = None
+        self._last_dev_ms: int | None = None  # unwrapped device ms of the last packet's start
+        self._dev_ms_wraps = 0
+        self._offset_s: float | None = None  # host seconds minus device seconds
+        self._next_t: float | None = None  # host time the next sample is expected at
+
+    def reset(self) -> None:
+        """Forget ordering state, e.g. after a reconnect (the device may have restarted)."""
+        self._last_seq = None
+        self._last_dev_ms = None
+        self._dev_ms_wraps = 0
+        self._offset_s = None
+
+    def feed(self, data: bytes | bytearray | memoryview, host_t: float) -> list[SourceEvent]:
+        """Decode one notification received at ``host_t``; return the events it yields."""
+        try:
+            pkt = decode_packet(data)
+        except PacketError as exc:
+            self.malformed += 1
+            return [Malformed(self.sensor_id, host_t, str(exc))]
+        return self.feed_packet(pkt, host_t)
+
+    def feed_packet(self, pkt: DataPacket, host_t: float) -> list[SourceEvent]:
+        out: list[SourceEvent] = []
+        missed = 0
+        if self._last_seq is not None:
+            dist = seq_distance(self._last_seq, pkt.seq)
+            if dist == 0 or dist > _HALF_SEQ:
+                self.duplicates += 1
+                return out
+            missed = dist - 1
+        dev_ms = self._unwrap_ms(pkt.t0_ms)
+        self._last_seq = pkt.seq
+        self._last_dev_ms = dev_ms
+        dev_s = dev_ms / 1000.0
+        if self._offset_s is None or abs(host_t - (dev_s + self._offset_s)) > self.max_drift_s:
+            self._offset_s = host_t - dev_s
+        period = 1.0 / pkt.rate_hz
+        t0 = dev_s + self._offset_s
+        if self._next_t is not None and missed > 0:
+            self.lost_packets += missed
+            out.append(Gap(self.sensor_id, self._next_t, t0, missed))
+        t = t0 + np.arange(pkt.n, dtype=np.float64) * period
+        self._next_t = float(t[-1] + period)
+        out.append(Samples(self.sensor_id, t, pkt.acc_g()))
+        return out
+
+    def _unwrap_ms(self, t0_ms: int) -> int:
+        if self._last_dev_ms is not None:
+            last_raw = self._last_dev_ms % TIME_MODULO_MS
+            # The device clock wrapped when it jumps back by more than half its range.
+            if t0_ms < last_raw and last_raw - t0_ms > TIME_MODULO_MS // 2:
+                self._dev_ms_wraps += 1
+        return t0_ms + self._dev_ms_wraps * TIME_MODULO_MS

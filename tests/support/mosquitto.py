@@ -1,0 +1,190 @@
+"""A private Mosquitto broker for tests, and mosquitto_sub/pub as independent clients."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), 0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+@dataclass
+class Mosquitto:
+    """One mosquitto process on a free loopback port; can be stopped and started again."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    extra_conf: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def conf_path(self) -> Path:
+        return self.workdir / "mosquitto.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "mosquitto.log"
+
+    def start(self) -> None:
+        if self.proc is not None:
+            return
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.extra_conf or "allow_anonymous true\n"
+        self.conf_path.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{conf}\n")
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf_path), "-v"], stdout=log, stderr=log
+        )
+        log.close()
+        try:
+            wait_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start: {self.log_path.read_text()}") from None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def sub(self, topic: str, *extra: str) -> Subscriber:
+        """Start ``mosquitto_sub -v`` on ``topic``; collect lines with ``.lines()``."""
+        return Subscriber.start(self.port, topic, *extra)
+
+    def pub(self, topic: str, payload: str | bytes, *extra: str) -> None:
+        msg = payload if isinstance(payload, bytes) else payload.encode()
+        subprocess.run(
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-t", topic, "-s", *extra],
+            input=msg,
+            check=True,
+            timeout=10,
+        )
+
+    def retained(self, topic: str, timeout: float = 2.0) -> list[tuple[str, str]]:
+        """Every retained message under ``topic`` (a filter), as (topic, payload)."""
+        out = subprocess.run(
+            [
+                "mosquitto_sub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-t",
+                topic,
+                "-v",
+                "--retained-only",
+                "-W",
+                str(max(1, int(timeout))),
+            ],
+            capture_output=True,
+            timeout=timeout + 5,
+            check=False,
+        )
+        return [_split(line) for line in out.stdout.decode().splitlines() if line]
+
+
+def _split(line: str) -> tuple[str, str]:
+    topic, _, payload = line.partition(" ")
+    return topic, payload
+
+
+@dataclass
+class Subscriber:
+    """A running ``mosquitto_sub -v``; its output lines are read on demand."""
+
+    proc: subprocess.Popen[bytes]
+    _buf: list[tuple[str, str]] = field(default_factory=list)
+    _pending: bytes = b""
+
+    @classmethod
+    def start(cls, port: int, topic: str, *extra: str) -> Subscriber:
+        proc = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-v", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        os.set_blocking(proc.stdout.fileno(), False)
+        time.sleep(0.2)  # let the SUBSCRIBE reach the broker before the test publishes
+        return cls(proc)
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        data = self.proc.stdout.read()
+        if data:
+            self._pending += data
+            *lines, self._pending = self._pending.split(b"\n")
+            self._buf.extend(_split(x.decode()) for x in lines if x)
+
+    def lines(self) -> list[tuple[str, str]]:
+        self._drain()
+        return list(self._buf)
+
+    def wait_for(
+        self,
+        pred: Callable[[str, str], bool] | None = None,
+        *,
+        count: int = 1,
+        timeout: float = 10.0,
+    ) -> list[tuple[str, str]]:
+        """Wait until ``count`` lines (matching ``pred(topic, payload)`` if given) arrived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = [x for x in self.lines() if pred is None or pred(*x)]
+            if len(got) >= count:
+                return got
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"wanted {count} messages, got {len(got)}: {self._buf[-5:]}")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@contextlib.contextmanager
+def running_broker(workdir: Path, extra_conf: str = "") -> Iterator[Mosquitto]:
+    broker = Mosquitto(workdir, extra_conf=extra_conf)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
