@@ -1,0 +1,18 @@
+"""The local web dashboard's settings (``[dashboard]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postured.settings import setting
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DashboardConfig:
+    host: str = setting("127.0.0.1", help="address to serve on; not loopback needs a token")
+    port: int = setting(8765, min=1, max=65535, help="port to serve on")
+    token_file: str = setting(
+        "",
+        help="file holding the access token; empty = $CREDENTIALS_DIRECTORY/"
+        "dashboard-token when set. Required when host is not loopback",
+    )
