@@ -122,6 +122,12 @@ def encode_packet(
     arr = np.asarray(counts)
     if arr.ndim != 2 or arr.shape[1] != 3:
         raise ValueError(f"counts must have shape (N, 3), not {arr.shape}")
+    # Larger packets would be rejected by decode_packet, so refuse to make them.
+    if not HEADER_SIZE + SAMPLE_SIZE <= max_payload <= ATT_PAYLOAD_244:
+        raise ValueError(
+            f"max_payload must be {HEADER_SIZE + SAMPLE_SIZE}..{ATT_PAYLOAD_244} bytes, "
+            f"not {max_payload}"
+        )
     n = arr.shape[0]
     max_n = (max_payload - HEADER_SIZE) // SAMPLE_SIZE
     if not 1 <= n <= min(max_n, 255):

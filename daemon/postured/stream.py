@@ -65,9 +65,12 @@ class PacketStream:
         self._last_seq = pkt.seq
         self._last_dev_ms = dev_ms
         dev_s = dev_ms / 1000.0
-        if self._offset_s is None or abs(host_t - (dev_s + self._offset_s)) > self.max_drift_s:
-            self._offset_s = host_t - dev_s
         period = 1.0 / pkt.rate_hz
+        # A notification leaves the device after its last sample, so the host time anchors
+        # that sample; anchoring the first one would date the chunk up to 1.5 s ahead.
+        dev_last_s = dev_s + (pkt.n - 1) * period
+        if self._offset_s is None or abs(host_t - (dev_last_s + self._offset_s)) > self.max_drift_s:
+            self._offset_s = host_t - dev_last_s
         t0 = dev_s + self._offset_s
         if self._next_t is not None and missed > 0:
             self.lost_packets += missed
