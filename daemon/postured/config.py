@@ -501,29 +501,29 @@ def render_defaults() -> str:
     return "\n".join(lines) + "\n"
 
 
-_KEY_LINE = re.compile(r"^#?\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
+_KEY_LINE = re.compile(r"^(#?)\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
 _HEADER = re.compile(r"^#?\s*\[(\[)?([A-Za-z_][A-Za-z0-9_]*)\]?\]\s*$")
 
 
-def documented_keys(text: str) -> dict[str, dict[str, str]]:
-    """Keys an example file mentions, set or commented out: ``{section: {key: value}}``.
+def documented_keys(text: str) -> dict[str, dict[str, tuple[str, bool]]]:
+    """Keys an example file mentions: ``{section: {key: (value source, commented out)}}``.
 
-    Used to check that an example documents every key; a commented line counts when it
-    reads like ``# key = value`` under a (possibly commented) section header.
+    Used to check that an example documents every key: a comment line counts when it
+    reads ``# key = value`` under a (possibly commented-out) section header. The first
+    mention of a key wins.
     """
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, dict[str, tuple[str, bool]]] = {}
     section: str | None = None
     for line in text.splitlines():
         s = line.strip()
         if m := _HEADER.match(s):
             section = m.group(2)
             out.setdefault(section, {})
-            continue
-        if section is not None and (m := _KEY_LINE.match(s)):
-            value = m.group(2)
-            # Drop a trailing comment after a value ("key = 1  # why").
-            value = re.sub(r"\s+#.*$", "", value) if not value.startswith('"') else value
+        elif section is not None and (m := _KEY_LINE.match(s)):
+            value = m.group(3)
             if value.startswith('"') and (end := value.find('"', 1)) > 0:
                 value = value[: end + 1]
-            out[section].setdefault(m.group(1), value)
+            else:
+                value = re.sub(r"\s+#.*$", "", value)  # "key = 1  # why"
+            out[section].setdefault(m.group(2), (value, bool(m.group(1))))
     return out
