@@ -1,0 +1,191 @@
+"""The simulated sensor: ``firmware_sim`` run in-process as a :class:`SampleSource`.
+
+The simulator's packets go through :class:`postured.stream.PacketStream` as bytes, exactly
+like BLE notifications, so the decoder runs on this path too.
+
+Clock mapping. The source starts its own clock at the wall-clock time ``anchor`` when
+:meth:`SimSource.events` is first iterated; a sample ``s`` simulated seconds into the run
+carries the epoch time ``anchor + s``, and is delivered ``s / speed`` wall seconds after
+the start. At speed 1 that is the wall clock; at speed 60 the sensor's clock runs 60 times
+faster, so 45 minutes of sitting take 45 wall seconds, the detector sees sim-time
+timestamps, and alerts carry sim time. :meth:`SimSource.now` reads this clock, so the
+daemon's ticks and commands use it too. When the scenario ends it is simulated again with
+the next seed and the clock runs on without a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from postured.errors import SensorError
+from postured.protocol import (
+    ATT_PAYLOAD_244,
+    ControlCommand,
+    Opcode,
+    VibratePattern,
+    decode_control,
+    encode_control,
+)
+from postured.sensor_config import SensorConfig
+from postured.source import LinkUp, Samples, SourceEvent
+from postured.stream import PacketStream
+
+log = logging.getLogger(__name__)
+
+#: Packets handed over in one batch at most, so a loop that fell behind catches up in steps.
+MAX_BATCH_PACKETS = 2000
+
+
+def merge_samples(events: Sequence[SourceEvent]) -> list[SourceEvent]:
+    """Join runs of consecutive :class:`Samples` into one chunk each (order kept)."""
+    out: list[SourceEvent] = []
+    run: list[Samples] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            out.append(
+                Samples(
+                    run[0].sensor_id,
+                    np.concatenate([s.t for s in run]),
+                    np.concatenate([s.acc for s in run]),
+                )
+            )
+        run.clear()
+
+    for ev in events:
+        if isinstance(ev, Samples):
+            run.append(ev)
+        else:
+            flush()
+            out.append(ev)
+    flush()
+    return out
+
+
+class SimSource:
+    """A :class:`postured.source.SampleSource` driven by ``firmware_sim``.
+
+    ``scenario``, ``seed``, ``speed``, ``rate_hz`` and ``mount`` come from the sensor's
+    config. ``loops`` limits how many times the scenario runs (None = for ever).
+    """
+
+    def __init__(
+        self,
+        sensor: SensorConfig,
+        *,
+        loops: int | None = None,
+        max_payload: int = ATT_PAYLOAD_244,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = sensor
+        self.speed = float(sensor.speed)
+        self.loops = loops
+        self.max_payload = max_payload
+        self.stream = PacketStream(sensor.id)
+        self.nudges: list[VibratePattern] = []
+        self._wall = wall_clock
+        self._mono = monotonic
+        self._anchor: float | None = None  # epoch seconds at sim time 0
+        self._mono0 = 0.0
+
+    @property
+    def sensor_id(self) -> str:
+        return self.config.id
+
+    def now(self) -> float:
+        """The sensor's clock (epoch seconds, running ``speed`` times the wall clock)."""
+        if self._anchor is None:
+            return self._wall()
+        return self._anchor + (self._mono() - self._mono0) * self.speed
+
+    async def nudge(self, pattern: VibratePattern) -> None:
+        """Record the buzz; the bytes are encoded and decoded as a real control write."""
+        cmd = decode_control(encode_control(ControlCommand(Opcode.VIBRATE, pattern=pattern)))
+        assert cmd.pattern is not None
+        self.nudges.append(cmd.pattern)
+        log.info("simulated sensor %s buzzes: %s", self.sensor_id, cmd.pattern.name.lower())
+
+    async def events(self) -> AsyncIterator[SourceEvent]:
+        sim = _import_sim()
+        try:
+            scenario = sim.load_scenario(self.config.scenario)
+        except Exception as exc:
+            raise SensorError(
+                f"sensor {self.sensor_id}: cannot load simulator scenario "
+                f"{self.config.scenario!r}: {exc}"
+            ) from exc
+        if self._anchor is None:
+            self._anchor = self._wall()
+            self._mono0 = self._mono()
+        anchor = self._anchor
+        # Iterated again (a reload): the scenario starts over, the clock runs on.
+        offset = self.now() - anchor  # sim seconds before this run starts
+        self.stream.reset()
+        yield LinkUp(self.sensor_id, self.now(), "sim", f"firmware_sim seed {self.config.seed}")
+        seed = self.config.seed
+        run = 0
+        while self.loops is None or run < self.loops:
+            # Simulating hours of data takes a while; keep the event loop (and watchdog) free.
+            rec = await asyncio.to_thread(
+                sim.simulate,
+                scenario,
+                seed=seed,
+                rate_hz=self.config.rate_hz,
+                mount=self.config.mount,
+            )
+            pkts = list(sim.packets(rec, max_payload=self.max_payload, t0_ms=round(offset * 1000)))
+            log.debug(
+                "sensor %s: scenario %s seed %d, %d packets",
+                self.sensor_id,
+                self.config.scenario,
+                seed,
+                len(pkts),
+            )
+            times = offset + np.array([p[0] for p in pkts], dtype=np.float64)
+            async for batch in self._pace(times, [p[1] for p in pkts], anchor):
+                for ev in batch:
+                    yield ev
+            offset += float(rec.t[-1]) + 1.0 / rec.rate_hz
+            # The next run numbers its packets from 0 again; the device clock runs on.
+            self.stream.reset()
+            seed += 1
+            run += 1
+
+    async def _pace(
+        self, times: npt.NDArray[np.float64], data: list[bytes], anchor: float
+    ) -> AsyncIterator[list[SourceEvent]]:
+        """Deliver each packet when its sim time comes, in batches of those already due."""
+        i, n = 0, len(data)
+        while i < n:
+            delay = self._mono0 + times[i] / self.speed - self._mono()
+            # Sleep even when late, so other tasks run between batches.
+            await asyncio.sleep(max(delay, 0.0))
+            sim_now = (self._mono() - self._mono0) * self.speed
+            j = int(np.searchsorted(times, sim_now, side="right"))
+            j = min(max(j, i + 1), i + MAX_BATCH_PACKETS)
+            batch: list[SourceEvent] = []
+            for k in range(i, j):
+                batch.extend(self.stream.feed(data[k], anchor + float(times[k])))
+            i = j
+            yield merge_samples(batch)
+
+
+def _import_sim() -> Any:
+    try:
+        import firmware_sim  # noqa: PLC0415 - the simulator is only needed for sim sensors
+    except ImportError as exc:
+        raise SensorError(
+            "a sensor with source = 'sim' needs the firmware_sim package, which ships with "
+            "posture-reminder; reinstall it"
+        ) from exc
+    return firmware_sim

@@ -1,0 +1,341 @@
+"""The daemon's loop in-process: fake sources and detector, a memory sink, a real state dir."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from postured.config import Config, ServiceConfig, load
+from postured.core.events import AlertKind, Posture, PostureChanged
+from postured.errors import CommandError, SensorError
+from postured.mqtt.config import MqttConfig
+from postured.protocol import VibratePattern
+from postured.sensor_config import SensorConfig
+from postured.service import Daemon
+from postured.sink import Command
+from postured.source import Gap, LinkDown, LinkUp, Malformed
+from postured.state import StateStore
+from postured.systemd import MemoryNotifier
+from tests.service.fakes import ConnectedSink, Factories, QueueSource, alert, samples
+
+
+def config(tmp_path: Path, *ids: str, haptic: bool = True, interval: float = 30.0) -> Config:
+    return Config(
+        service=ServiceConfig(state_dir=str(tmp_path / "state")),
+        mqtt=MqttConfig(state_interval_s=interval),
+        sensors=tuple(SensorConfig(id=i, source="sim", haptic=haptic) for i in ids),
+    )
+
+
+def daemon(cfg: Config, sources: dict[str, QueueSource], f: Factories, **kw: Any) -> Daemon:
+    kw.setdefault("tick_s", 0.05)
+    return Daemon(
+        cfg,
+        sources=sources,
+        sink_factory=f.sink,
+        detector_factory=f.detector,
+        install_signals=False,
+        **kw,
+    )
+
+
+async def until(pred: Callable[[], object], within: float = 3.0) -> None:
+    deadline = time.monotonic() + within
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def running(d: Daemon) -> AsyncIterator[Daemon]:
+    task = asyncio.create_task(d.run(), name="daemon")
+    try:
+        await asyncio.wait_for(d.ready.wait(), 5)
+        yield d
+    finally:
+        d.request_stop()
+        assert await asyncio.wait_for(task, 5) == 0
+
+
+@pytest.mark.asyncio
+async def test_alert_reaches_the_sink_and_buzzes_the_sensor(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f)) as d:
+        det = f.detectors["desk"]
+        det.at(1001.0, alert(1001.0))
+        det.at(1002.0, alert(1002.0, AlertKind.LONG_SITTING), alert(1002.0, level=2))
+        src.put(
+            LinkUp("desk", 1000.0, "sim", "fw"), samples("desk", 1000.0), samples("desk", 1001.0)
+        )
+        src.put(samples("desk", 1002.0))
+        sink = f.sinks[0]
+        await until(lambda: len(sink.alerts) == 3 and len(src.nudges) == 3)
+        assert [(sid, a.t, a.kind) for sid, a in sink.alerts] == [
+            ("desk", 1001.0, AlertKind.FORWARD_HEAD),
+            ("desk", 1002.0, AlertKind.LONG_SITTING),
+            ("desk", 1002.0, AlertKind.FORWARD_HEAD),
+        ]
+        # Short for posture, double for standing up, long once an alert was ignored.
+        assert src.nudges == [VibratePattern.SHORT, VibratePattern.DOUBLE, VibratePattern.LONG]
+        assert sink.availabilities == [("desk", True)]
+        assert det.fed == 150
+        assert d.sensors["desk"].alerts == 3
+    assert sink.availabilities[-1] == ("desk", False)
+
+
+@pytest.mark.asyncio
+async def test_haptic_off_means_no_buzz(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    async with running(daemon(config(tmp_path, "desk", haptic=False), {"desk": src}, f)):
+        f.detectors["desk"].at(1000.5, alert(1000.5))
+        src.put(samples("desk", 1000.0))
+        await until(lambda: len(f.sinks[0].alerts) == 1)
+        await asyncio.sleep(0.1)
+    assert src.nudges == []
+
+
+@pytest.mark.asyncio
+async def test_gaps_and_malformed_packets_are_handled_and_counted(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    async with running(daemon(config(tmp_path, "desk", interval=1.0), {"desk": src}, f)) as d:
+        det = f.detectors["desk"]
+        det.at(1010.0, alert(1010.0))
+        src.put(samples("desk", 1000.0))
+        src.put(Gap("desk", 1001.0, 1005.0, 5))
+        src.put(*(Malformed("desk", 1005.0, "header says 3 samples") for _ in range(7)))
+        src.put(samples("desk", 1010.0))
+        await until(lambda: len(f.sinks[0].alerts) == 1)
+        s = d.sensors["desk"]
+        assert det.gaps == [(1001.0, 1005.0)]
+        assert (s.gaps, s.malformed) == (1, 7)
+        assert det.fed == 100  # samples after the garbage still reach the detector
+        # The count goes out with the state at the next interval.
+        await until(lambda: f.sinks[0].states[-1][2]["malformed"] == 7, within=2.0)
+
+
+@pytest.mark.asyncio
+async def test_link_down_goes_offline_and_the_status_says_so(tmp_path: Path) -> None:
+    f = Factories(sink_type=ConnectedSink)
+    src = QueueSource("desk")
+    note = MemoryNotifier()
+    async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, notifier=note)):
+        assert note.messages[0] == "READY=1\nSTATUS=0 of 1 sensors connected, broker up"
+        src.put(LinkUp("desk", 1000.0, "sim", "fw"))
+        await until(lambda: "STATUS=1 sensor connected, broker up" in note.messages)
+        src.put(LinkDown("desk", 1001.0, "out of range"))
+        f.sinks[0].connected = False  # type: ignore[attr-defined]
+        await until(
+            lambda: note.messages[-1] == "STATUS=0 of 1 sensors connected, broker down, retrying"
+        )
+        assert f.sinks[0].availabilities == [("desk", True), ("desk", False)]
+    assert note.messages[-1].startswith("STOPPING=1")
+
+
+@pytest.mark.asyncio
+async def test_idle_sensor_is_ticked_on_its_own_clock(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk", clock=5000.0)
+    async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, idle_s=0.1)):
+        det = f.detectors["desk"]
+        det.at(5000.0, alert(5000.0))
+        await until(lambda: f.sinks[0].alerts)
+        assert det.ticks[0] == 5000.0
+        src.clock = 5060.0
+        await until(lambda: det.ticks[-1] == 5060.0)
+
+
+@pytest.mark.asyncio
+async def test_commands_reach_the_detector_and_reply(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk", clock=2000.0)
+    async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f)) as d:
+        handle = f.handlers[0]
+        det = f.detectors["desk"]
+        reply = await handle(Command("desk", "calibrate"))
+        assert reply["state"]["calibrated"] is True
+        reply = await handle(Command("desk", "snooze", minutes=30))
+        assert reply["state"]["snoozed_until"] == 2000.0 + 1800
+        await handle(Command("desk", "pause"))
+        assert (await handle(Command("desk", "resume")))["state"]["paused"] is False
+        assert [c[0] for c in det.commands] == ["calibrate", "snooze", "pause", "resume"]
+        assert [e.event for _, e in f.sinks[0].events] == ["calibrated"]
+        with pytest.raises(CommandError, match="unknown sensor"):
+            await handle(Command("attic", "pause"))
+        with pytest.raises(CommandError, match="needs minutes"):
+            await handle(Command("desk", "snooze"))
+        with pytest.raises(CommandError, match=r"1\.\.240"):
+            await handle(Command("desk", "snooze", minutes=999))
+        with pytest.raises(CommandError, match="unknown command"):
+            await handle(Command("desk", "reboot"))
+        assert len(det.commands) == 4  # refused commands changed nothing
+        # The calibration is saved as soon as it exists.
+        store = StateStore(tmp_path / "state")
+        await until(lambda: store.load_calibration("desk") is not None)
+        assert d.sensors["desk"].detector.calibration is not None
+
+
+@pytest.mark.asyncio
+async def test_state_is_published_on_change_but_rate_limited(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    d = daemon(config(tmp_path, "desk", interval=3600.0), {"desk": src}, f, tick_s=0.2)
+    async with running(d):
+        det = f.detectors["desk"]
+        det.drift = True  # the state changes with every chunk: a worst case
+        t0 = time.monotonic()
+        for i in range(400):
+            src.put(samples("desk", 1000.0 + i, n=5))
+            await asyncio.sleep(0.0025)
+        await until(lambda: det.chunks == 400)
+        elapsed = time.monotonic() - t0
+        states = len(f.sinks[0].states)
+    # One state a tick at most, however often it changes.
+    assert 2 <= states <= elapsed / 0.2 + 2, (states, elapsed)
+
+
+@pytest.mark.asyncio
+async def test_state_is_republished_at_the_interval_without_changes(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    async with running(daemon(config(tmp_path, "desk", interval=1.0), {"desk": src}, f)):
+        await asyncio.sleep(2.6)
+        states = f.sinks[0].states
+        stats = f.sinks[0].stats_
+    assert 3 <= len(states) <= 4  # at start, then each second
+    assert len(stats) >= 2
+
+
+@pytest.mark.asyncio
+async def test_posture_change_is_published_promptly(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    async with running(daemon(config(tmp_path, "desk", interval=3600.0), {"desk": src}, f)):
+        await until(lambda: f.sinks[0].states)
+        det = f.detectors["desk"]
+        det.at(
+            1000.5,
+            PostureChanged(
+                t=1000.5, posture=Posture.FORWARD, previous=Posture.UPRIGHT, angle_deg=24.0
+            ),
+        )
+        src.put(samples("desk", 1000.0))
+        await until(lambda: f.sinks[0].states[-1][1].posture is Posture.FORWARD, within=1.0)
+        assert f.sinks[0].events[-1][1].event == "posture"
+
+
+@pytest.mark.asyncio
+async def test_failing_source_and_detector_do_not_stop_the_daemon(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    src.put(SensorError("adapter hci0 is off; power it on"))
+    d = daemon(config(tmp_path, "desk"), {"desk": src}, f)
+    async with running(d):
+        await until(lambda: src.iterations == 2, within=4.0)  # restarted after a 1 s backoff
+        det = f.detectors["desk"]
+        det.fail_on_feed = True
+        src.put(samples("desk", 1000.0))
+        await until(lambda: d.sensors["desk"].errors == 1)
+        det.fail_on_feed = False
+        det.at(1001.0, alert(1001.0))
+        src.put(samples("desk", 1001.0))
+        await until(lambda: f.sinks[0].alerts)
+
+
+@pytest.mark.asyncio
+async def test_restart_keeps_calibration_and_stats(tmp_path: Path) -> None:
+    cfg = config(tmp_path, "desk")
+    f1 = Factories()
+    src = QueueSource("desk")
+    async with running(daemon(cfg, {"desk": src}, f1)):
+        f1.detectors["desk"].at(1000.5, alert(1000.5))
+        src.put(samples("desk", 1000.0))
+        await f1.handlers[0](Command("desk", "calibrate"))
+        await until(lambda: f1.sinks[0].alerts)
+    assert f1.restored == [("desk", None, None)]
+    f2 = Factories()
+    async with running(daemon(cfg, {"desk": QueueSource("desk")}, f2)):
+        pass
+    ((_, cal, stats),) = f2.restored
+    assert cal == {"gravity": [0.0, 0.0, -1.0]}
+    assert stats is not None
+    assert (stats["alerts"], stats["day"]) == (1, "2026-11-25")
+
+
+@pytest.mark.asyncio
+async def test_watchdog_pings_stop_while_the_loop_is_blocked(tmp_path: Path) -> None:
+    pings: list[float] = []
+
+    class Stamped(MemoryNotifier):
+        def watchdog(self) -> None:
+            pings.append(time.monotonic())
+
+    f = Factories()
+    d = daemon(
+        config(tmp_path, "desk"),
+        {"desk": QueueSource("desk")},
+        f,
+        notifier=Stamped(),
+        watchdog_s=0.05,
+    )
+    async with running(d):
+        await until(lambda: len(pings) >= 5)
+        blocked_at = time.monotonic()
+        time.sleep(0.6)  # a hung loop  # noqa: ASYNC251
+        n = len(pings)
+        await until(lambda: len(pings) >= n + 3)
+    during = [p for p in pings if blocked_at < p < blocked_at + 0.6]
+    assert during == []
+    gaps = [b - a for a, b in itertools.pairwise(pings)]
+    assert max(gaps) >= 0.6
+    assert sorted(gaps)[len(gaps) // 2] < 0.2  # otherwise punctual
+
+
+@pytest.mark.asyncio
+async def test_reload_applies_a_valid_file_and_keeps_running_on_a_bad_one(tmp_path: Path) -> None:
+    path = tmp_path / "postured.toml"
+    base = f"""
+[service]
+state_dir = "{tmp_path / "state"}"
+
+[[sensors]]
+id = "desk"
+source = "sim"
+"""
+    path.write_text(base)
+    cfg = load(path)
+    f = Factories()
+    src = QueueSource("desk")
+    d = daemon(cfg, {"desk": src}, f)
+    async with running(d):
+        det1 = f.detectors["desk"]
+        path.write_text(base + "\n[alerts]\nforward_hold_s = 'soon'\n")
+        d.request_reload()
+        await asyncio.sleep(0.3)
+        assert (d.reloads, d.config) == (0, cfg)
+        assert f.detectors["desk"] is det1
+        path.write_text(base + "\n[alerts]\nforward_hold_s = 30\n")
+        d.request_reload()
+        await until(lambda: d.reloads == 1)
+        await until(lambda: d.ready.is_set() and f.detectors["desk"] is not det1)
+        assert d.config.alerts.forward_hold_s == 30.0
+        assert len(f.sinks) == 1  # same broker settings: the sink stays connected
+        # The detector was rebuilt for the new alert policy and still gets samples.
+        f.detectors["desk"].at(1000.5, alert(1000.5))
+        src.put(samples("desk", 1000.0))
+        await until(lambda: f.sinks[0].alerts)
+        path.write_text(base.replace('source = "sim"', 'source = "sim"\nname = "Desk"'))
+        d.request_reload()
+        await until(lambda: d.reloads == 2)
+        await until(lambda: len(f.sinks) == 2)  # sensors changed: the sink is renewed
+        assert getattr(f.sinks[0], "closed", False)
