@@ -1,0 +1,87 @@
+"""``postured scan``: list nearby sensors with their signal strength."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass
+
+from bleak import BleakScanner
+
+from postured.ble.advice import sensor_error
+from postured.config import Config
+from postured.errors import SensorError
+from postured.protocol import DEVICE_NAME_PREFIX, SERVICE_UUID
+
+EX_UNAVAILABLE = 69  # sysexits.h: a service (Bluetooth) is unavailable
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Found:
+    name: str
+    address: str
+    rssi: int
+
+
+# The documented interface is scan(adapter, timeout): how long to listen, not a deadline.
+async def scan(adapter: str, timeout: float, *, every_device: bool = False) -> list[Found]:  # noqa: ASYNC109
+    """Scan ``adapter`` for ``timeout`` s; sensors (our service or name), strongest first.
+
+    Raises :class:`SensorError` when Bluetooth cannot be used.
+    """
+    try:
+        seen = await BleakScanner.discover(
+            timeout=timeout, return_adv=True, bluez={"adapter": adapter}
+        )
+    except Exception as exc:
+        raise sensor_error(exc, "scanning", adapter) from exc
+    found = []
+    for device, adv in seen.values():
+        name = adv.local_name or device.name or ""
+        ours = SERVICE_UUID in (u.lower() for u in adv.service_uuids) or name.startswith(
+            DEVICE_NAME_PREFIX
+        )
+        if ours or every_device:
+            found.append(Found(name, device.address, int(adv.rssi)))
+    return sorted(found, key=lambda f: (-f.rssi, f.address))
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``scan``; its handler is :func:`run`."""
+    p = subparsers.add_parser(
+        "scan",
+        help="list nearby posture sensors with RSSI",
+        description="Scan for posture sensors and print name, address and RSSI, "
+        "strongest first. Put an address into [[sensors]] to pin a sensor.",
+    )
+    p.add_argument(
+        "--adapter", default="", help="Bluetooth adapter (default: the first sensor's, or hci0)"
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
+    p.add_argument(
+        "--all", action="store_true", dest="every_device", help="list every BLE device heard"
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Print what a scan finds; 0 when something was found, 1 when nothing, 69 on errors."""
+    adapter = args.adapter or (config.sensors[0].adapter if config.sensors else "hci0")
+    try:
+        found = asyncio.run(scan(adapter, args.timeout, every_device=args.every_device))
+    except SensorError as exc:
+        print(f"postured scan: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+    if not found:
+        print(
+            f"no sensors heard on {adapter} in {args.timeout:g} s; wake the sensor (move it), "
+            "bring it closer, or try --all / a longer --timeout",
+            file=sys.stderr,
+        )
+        return 1
+    width = max(len(f.name) for f in found)
+    print(f"{'NAME':<{width}}  ADDRESS            RSSI")
+    for f in found:
+        print(f"{f.name:<{width}}  {f.address:<17}  {f.rssi:>4} dBm")
+    return 0
