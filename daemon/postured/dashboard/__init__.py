@@ -1,0 +1,1 @@
+"""The local web dashboard: MQTT topics in, a live page out (docs/dashboard.md)."""

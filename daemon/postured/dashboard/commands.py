@@ -1,0 +1,73 @@
+"""Commands from the page to the daemon: validation, request ids and waiting for replies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from postured.errors import CommandError
+from postured.sensor_config import ID_PATTERN
+from postured.sink import COMMANDS
+
+_ID = re.compile(ID_PATTERN)
+SNOOZE_MINUTES = (1, 240)
+
+
+def build(
+    base: str, sensor: str, name: str, body: Mapping[str, Any], request_id: str
+) -> tuple[str, bytes]:
+    """The topic and JSON payload of one command; CommandError when it is not valid."""
+    if not _ID.match(sensor):
+        raise CommandError(f"unknown sensor id {sensor!r}")
+    if name not in COMMANDS:
+        raise CommandError(f"unknown command {name!r}; one of {', '.join(COMMANDS)}")
+    payload: dict[str, Any] = {"request_id": request_id}
+    if name == "snooze":
+        minutes = body.get("minutes")
+        lo, hi = SNOOZE_MINUTES
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not lo <= minutes <= hi:
+            raise CommandError(f"snooze needs whole minutes from {lo} to {hi}")
+        payload["minutes"] = minutes
+    return f"{base}/{sensor}/cmd/{name}", json.dumps(payload).encode()
+
+
+class PendingReplies:
+    """Futures for commands in flight, resolved by the reply with the same request id."""
+
+    def __init__(self, new_id: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+        self._new_id = new_id
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    def open(self) -> tuple[str, asyncio.Future[dict[str, Any]]]:
+        request_id = self._new_id()
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = fut
+        return request_id, fut
+
+    def close(self, request_id: str) -> None:
+        fut = self._pending.pop(request_id, None)
+        if fut is not None and not fut.done():
+            fut.cancel()
+
+    def resolve(self, reply: dict[str, Any]) -> bool:
+        """Hand ``reply`` to its waiter; False when nobody here asked (another client)."""
+        request_id = reply.get("request_id")
+        fut = self._pending.get(request_id) if isinstance(request_id, str) else None
+        if fut is None or fut.done():
+            return False
+        fut.set_result(reply)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+
+def timeout_message(timeout_s: float) -> str:
+    return (
+        f"no reply from the daemon within {timeout_s:g} s; is postured running and "
+        "connected to the same broker?"
+    )
