@@ -41,3 +41,12 @@ class MqttConfig:
     queue_max: int = setting(
         1000, min=1, max=100000, help="alerts kept while the broker is unreachable"
     )
+    reconnect_min_s: float = setting(
+        1.0, min=0.05, max=600.0, unit="s", help="first reconnect delay (doubles, with jitter)"
+    )
+    reconnect_max_s: float = setting(
+        60.0, min=0.1, max=3600.0, unit="s", help="longest reconnect delay"
+    )
+    snooze_button_min: int = setting(
+        30, min=1, max=240, unit="min", help="how long the Home Assistant snooze button snoozes"
+    )
