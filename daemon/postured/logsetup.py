@@ -48,11 +48,13 @@ def journal_stream(stream: TextIO, env: Mapping[str, str] | None = None) -> bool
     if not value:
         return False
     try:
-        dev, ino = (int(x) for x in value.split(":"))
         st = os.fstat(stream.fileno())
-    except (ValueError, OSError, AttributeError):
-        # Set but unreadable, or the stream has no file: trust the variable.
-        return True
+    except (OSError, ValueError, AttributeError):
+        return False  # not a file descriptor (a test's buffer): not the journal
+    try:
+        dev, ino = (int(x) for x in value.split(":"))
+    except ValueError:
+        return True  # set but malformed: systemd set it, so trust it
     return (st.st_dev, st.st_ino) == (dev, ino)
 
 

@@ -1,0 +1,254 @@
+"""The ``postured`` command: exit statuses, help, config discovery, logging, daemon commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from postured import __version__, cli, logsetup
+from postured.config import Config, from_mapping
+from tests.support.mosquitto import Mosquitto, Subscriber, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """``python -m postured`` as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "postured", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    root.setLevel(level)
+
+
+def test_version_from_python_m() -> None:
+    out = run_cli("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"postured {__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    assert "check-config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[mqtt]\nhots = 'broker'\n", "mqtt.hots"),
+        ("[mqtt]\nport = 'x'\n", "mqtt.port"),
+        ("[alerts]\nsitting_limit_min = 1000\n", "alerts.sitting_limit_min"),
+        ("[detection]\nforward_enter_deg = 10\nforward_exit_deg = 12\n", "forward_exit_deg"),
+        ("[[sensors]]\nid = 'a'\n[[sensors]]\nid = 'a'\n", "sensors[1].id"),
+        ("[service]\ntimezone = 'Nowhere/City'\n", "service.timezone"),
+        ("[mqtt\n", "line 1"),
+    ],
+)
+def test_bad_config_exits_78_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, key: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    for argv in (
+        ["-c", str(bad), "run"],
+        ["check-config", str(bad)],
+        ["-c", str(bad), "calibrate", "a"],
+    ):
+        assert cli.main(argv) == 78
+        err = capsys.readouterr().err
+        assert key in err
+        assert str(bad) in err
+
+
+def test_missing_config_file_exits_78(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["-c", str(tmp_path / "nope.toml"), "run"]) == 78
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_bad_config_as_a_real_process_exits_78(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[sensors]]\nid = 'desk'\nrate_hz = 33\n")
+    out = run_cli("-c", str(bad), "run")
+    assert out.returncode == 78
+    assert "sensors[0].rate_hz" in out.stderr
+    assert "25, 50, 100" in out.stderr
+
+
+def test_check_config_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["check-config", str(ROOT / "config" / "postured.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out
+    assert "desk (sim)" in out
+
+
+def test_check_config_defaults_is_a_valid_documented_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["check-config", "--defaults"]) == 0
+    text = capsys.readouterr().out
+    assert from_mapping(tomllib.loads(text)) == Config(source_path="<config>")
+    assert "sitting_limit_min = 45.0" in text
+
+
+def test_default_config_comes_from_systemd_configuration_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "postured.toml").write_text("[[sensors]]\nid = 'from-etc'\nsource = 'sim'\n")
+    monkeypatch.setenv("CONFIGURATION_DIRECTORY", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert [s.id for s in cli.load_config(None).sensors] == ["from-etc"]
+    assert cli.main(["check-config"]) == 0
+    assert "from-etc" in capsys.readouterr().out
+    monkeypatch.delenv("CONFIGURATION_DIRECTORY")
+    assert cli.load_config(None) == Config()
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    commands = cli.subcommands(cli.build_parser())
+    assert {"run", "check-config", "calibrate"} <= set(commands)
+    for name, parser in commands.items():
+        assert "example" in parser.format_help(), f"postured {name} --help shows no example"
+
+
+# -- logging --------------------------------------------------------------------------
+
+
+def test_journal_format_when_stderr_is_the_journal(tmp_path: Path) -> None:
+    with (tmp_path / "log").open("w+") as f:
+        st = os.fstat(f.fileno())
+        env = {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
+        logsetup.setup("info", stream=f, env=env)
+        logging.getLogger("postured.x").warning("battery %d%%", 9)
+        logging.getLogger("postured.x").debug("not shown")
+        f.seek(0)
+        assert f.read() == "<4>postured.x: battery 9%\n"
+
+
+def test_timestamps_when_not_under_journald(tmp_path: Path) -> None:
+    with (tmp_path / "log").open("w+") as f:
+        other = {"JOURNAL_STREAM": "1:2"}  # names another file: stderr was redirected
+        logsetup.setup("debug", stream=f, env=other)
+        logging.getLogger("postured.y").info("hello")
+        f.seek(0)
+        assert re.fullmatch(r"\d\d:\d\d:\d\d INFO    postured\.y: hello\n", f.read())
+    stream = io.StringIO()
+    logsetup.setup("warning", stream=stream, journal=True)
+    logging.getLogger("postured.y").error("once")
+    assert stream.getvalue().count("once") == 1  # the earlier handler was replaced
+
+
+# -- commands to the running daemon ---------------------------------------------------
+
+
+def config_for(tmp_path: Path, port: int) -> Path:
+    p = tmp_path / "postured.toml"
+    p.write_text(
+        f"[mqtt]\nport = {port}\nprotocol = '3.1.1'\n[[sensors]]\nid = 'desk'\nsource = 'sim'\n"
+    )
+    return p
+
+
+@pytest.mark.broker
+def test_calibrate_waits_for_the_daemons_reply(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    cmds = mosquitto.sub("posture/desk/cmd/+")
+    subscribers.append(cmds)
+    cfg = config_for(tmp_path, mosquitto.port)
+    with subprocess.Popen(
+        [sys.executable, "-m", "postured", "-c", str(cfg), "calibrate", "desk"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        ((topic, payload),) = cmds.wait_for(count=1, timeout=20)
+        assert topic == "posture/desk/cmd/calibrate"
+        request = json.loads(payload)
+        reply = {
+            "ok": True,
+            "command": "calibrate",
+            "request_id": request["request_id"],
+            "state": {"posture": "upright", "calibrated": True},
+        }
+        mosquitto.pub("posture/desk/cmd/calibrate/reply", json.dumps(reply))
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "hold still" in out
+    assert "calibrate done" in out
+    assert "posture upright" in out
+
+
+@pytest.mark.broker
+def test_refused_command_exits_1(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    cmds = mosquitto.sub("posture/desk/cmd/+")
+    subscribers.append(cmds)
+    cfg = config_for(tmp_path, mosquitto.port)
+    with subprocess.Popen(
+        [sys.executable, "-m", "postured", "-c", str(cfg), "snooze", "desk", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        ((_, payload),) = cmds.wait_for(count=1, timeout=20)
+        request = json.loads(payload)
+        assert request["minutes"] == 20
+        reply = {"ok": False, "command": "snooze", "request_id": request["request_id"]}
+        reply["error"] = "sensor is paused"
+        mosquitto.pub("posture/desk/cmd/snooze/reply", json.dumps(reply))
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert "sensor is paused" in err
+
+
+@pytest.mark.broker
+def test_no_daemon_exits_69_with_advice(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    mosquitto.pub("posture/status", "offline", "-r")
+    cfg = config_for(tmp_path, mosquitto.port)
+    out = run_cli("-c", str(cfg), "calibrate", "desk", "--timeout", "0.5")
+    assert out.returncode == 69
+    assert "no reply from the daemon" in out.stderr
+    assert "offline" in out.stderr
+
+
+def test_unreachable_broker_exits_69(tmp_path: Path) -> None:
+    cfg = config_for(tmp_path, free_port())
+    out = run_cli("-c", str(cfg), "pause", "desk", "--timeout", "1")
+    assert out.returncode == 69
+    assert "cannot reach the MQTT broker" in out.stderr
+
+
+def test_unknown_sensor_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = config_for(tmp_path, 1883)
+    assert cli.main(["-c", str(cfg), "calibrate", "kitchen"]) == 2
+    assert "configured: desk" in capsys.readouterr().err
