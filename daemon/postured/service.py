@@ -490,29 +490,33 @@ class Daemon:
         return new
 
     async def _sensor_task(self, s: SensorRuntime, sink: EventSink, tg: asyncio.TaskGroup) -> None:
-        """Source events into the detector; restarts the source when it fails."""
+        """Source events into the detector; restarts the source when it fails.
+
+        On cancellation (stop, reload) the sink says offline itself when it closes.
+        """
         backoff = 1.0
-        try:
-            while True:
-                try:
-                    async for ev in s.source.events():
-                        self._on_source_event(s, ev, sink, tg)
-                        backoff = 1.0
-                    log.info("sensor %s: source ended", s.id)
-                    return
-                except PosturedError as exc:
-                    log.error("sensor %s: %s; retrying in %.0f s", s.id, exc, backoff)
-                except Exception:
-                    log.exception("sensor %s: source failed; retrying in %.0f s", s.id, backoff)
-                if s.connected:
-                    s.connected = False
-                    sink.availability(s.id, False)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
-        finally:
-            if s.connected:
-                s.connected = False
-                sink.availability(s.id, False)
+        while True:
+            try:
+                async for ev in s.source.events():
+                    self._on_source_event(s, ev, sink, tg)
+                    backoff = 1.0
+                log.info("sensor %s: source ended", s.id)
+                self._offline(s, sink)
+                return
+            except PosturedError as exc:
+                log.error("sensor %s: %s; retrying in %.0f s", s.id, exc, backoff)
+            except Exception:
+                log.exception("sensor %s: source failed; retrying in %.0f s", s.id, backoff)
+            self._offline(s, sink)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+
+    @staticmethod
+    def _offline(s: SensorRuntime, sink: EventSink) -> None:
+        if s.connected:
+            s.connected = False
+            s.state_dirty = True
+            sink.availability(s.id, False)
 
     def _on_source_event(
         self, s: SensorRuntime, ev: SourceEvent, sink: EventSink, tg: asyncio.TaskGroup
@@ -801,6 +805,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "configuration file.\n\nexample: postured run -c /etc/postured/postured.toml"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # Also after the command (`postured run -c FILE`); SUPPRESS keeps a -c given before it.
+    p.add_argument(
+        "-c", "--config", metavar="FILE", default=argparse.SUPPRESS, help="configuration file"
     )
     p.set_defaults(handler=run)
     return p

@@ -1,0 +1,124 @@
+"""The simulated sensor: real simulator bytes through the decoder, on a sped-up clock."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import firmware_sim
+from postured.errors import SensorError
+from postured.protocol import ATT_PAYLOAD_DEFAULT, VibratePattern
+from postured.sensor_config import SensorConfig
+from postured.simsource import SimSource, merge_samples
+from postured.source import Gap, LinkUp, Malformed, Samples, SourceEvent
+
+ANCHOR = 1_700_000_000.0
+
+SHORT = """
+name = "short"
+description = "two minutes at the desk"
+segments = [
+  { seconds = 60, posture = "upright", activity = "still", label = "settle" },
+  { seconds = 60, posture = "forward", forward_deg = 25, label = "slouch" },
+]
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> str:
+    p = tmp_path / "short.toml"
+    p.write_text(SHORT)
+    return str(p)
+
+
+async def collect(src: SimSource) -> list[SourceEvent]:
+    return [ev async for ev in src.events()]
+
+
+@pytest.mark.asyncio
+async def test_samples_are_the_simulation_decoded_and_dated_on_the_sim_clock(
+    scenario: str,
+) -> None:
+    cfg = SensorConfig(id="desk", source="sim", scenario=scenario, seed=3, speed=10000.0)
+    src = SimSource(cfg, loops=1, wall_clock=lambda: ANCHOR)
+    events = await collect(src)
+    rec = firmware_sim.simulate(firmware_sim.load_scenario(scenario), seed=3, rate_hz=50)
+    assert isinstance(events[0], LinkUp)
+    chunks = [e for e in events if isinstance(e, Samples)]
+    assert not [e for e in events if isinstance(e, Gap | Malformed)]
+    t = np.concatenate([c.t for c in chunks])
+    acc = np.concatenate([c.acc for c in chunks])
+    np.testing.assert_allclose(t, ANCHOR + rec.t, atol=1e-3)
+    np.testing.assert_array_equal(acc, rec.acc)
+    assert src.stream.malformed == 0
+
+
+@pytest.mark.asyncio
+async def test_small_packets_too(scenario: str) -> None:
+    cfg = SensorConfig(id="desk", source="sim", scenario=scenario, speed=10000.0, rate_hz=25)
+    src = SimSource(cfg, loops=1, max_payload=ATT_PAYLOAD_DEFAULT, wall_clock=lambda: ANCHOR)
+    chunks = [e for e in await collect(src) if isinstance(e, Samples)]
+    assert sum(c.t.size for c in chunks) == 120 * 25
+    # One sample per packet, batched into chunks by the pacing loop.
+    assert len(chunks) < 120 * 25
+
+
+@pytest.mark.asyncio
+async def test_pacing_follows_the_speed(scenario: str) -> None:
+    cfg = SensorConfig(id="desk", source="sim", scenario=scenario, speed=240.0)
+    src = SimSource(cfg, loops=1)
+    t0 = time.monotonic()
+    events = await collect(src)
+    wall = time.monotonic() - t0
+    chunks = [e for e in events if isinstance(e, Samples)]
+    sim_span = float(chunks[-1].t[-1] - chunks[0].t[0])
+    assert 120 / 240 * 0.9 < wall < 120 / 240 * 2.0
+    assert sim_span / wall == pytest.approx(240, rel=0.3)
+    # The source's clock runs at the same speed, anchored where the samples are.
+    assert src.now() == pytest.approx(chunks[0].t[0] + wall * 240, abs=240 * 0.2)
+
+
+@pytest.mark.asyncio
+async def test_the_scenario_loops_with_the_next_seed_and_no_gap(scenario: str) -> None:
+    cfg = SensorConfig(id="desk", source="sim", scenario=scenario, seed=5, speed=10000.0)
+    src = SimSource(cfg, loops=2, wall_clock=lambda: ANCHOR)
+    events = await collect(src)
+    assert not [e for e in events if isinstance(e, Gap)]
+    t = np.concatenate([e.t for e in events if isinstance(e, Samples)])
+    acc = np.concatenate([e.acc for e in events if isinstance(e, Samples)])
+    assert t.size == 2 * 120 * 50
+    np.testing.assert_allclose(np.diff(t), 0.02, atol=1e-3)  # seamless across the loop
+    scen = firmware_sim.load_scenario(scenario)
+    second = firmware_sim.simulate(scen, seed=6, rate_hz=50)
+    np.testing.assert_array_equal(acc[6000:], second.acc)
+
+
+@pytest.mark.asyncio
+async def test_nudge_is_recorded() -> None:
+    src = SimSource(SensorConfig(id="desk", source="sim"))
+    await src.nudge(VibratePattern.DOUBLE)
+    await src.nudge(VibratePattern.SHORT)
+    assert src.nudges == [VibratePattern.DOUBLE, VibratePattern.SHORT]
+
+
+@pytest.mark.asyncio
+async def test_unknown_scenario_is_a_sensor_error() -> None:
+    src = SimSource(SensorConfig(id="desk", source="sim", scenario="no-such-scenario"))
+    with pytest.raises(SensorError, match="no-such-scenario"):
+        await collect(src)
+
+
+def test_merge_keeps_order_and_joins_only_neighbours() -> None:
+    def s(t0: float) -> Samples:
+        return Samples("d", np.array([t0, t0 + 0.02]), np.ones((2, 3)))
+
+    gap = Gap("d", 1.0, 2.0, 3)
+    merged = merge_samples([s(0.0), s(0.04), gap, s(2.0)])
+    assert [type(e).__name__ for e in merged] == ["Samples", "Gap", "Samples"]
+    first = merged[0]
+    assert isinstance(first, Samples)
+    np.testing.assert_array_equal(first.t, [0.0, 0.02, 0.04, 0.06])
+    assert first.acc.shape == (4, 3)
