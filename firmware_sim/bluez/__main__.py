@@ -16,8 +16,11 @@ import sys
 from firmware_sim.bluez.busdaemon import PrivateBus
 from firmware_sim.bluez.control import attach
 from firmware_sim.bluez.double import BluezDouble
-from firmware_sim.bluez.motion import SCRIPTS, scripted_motion
+from firmware_sim.bluez.motion import scenario_motion
 from firmware_sim.bluez.sensor import SimSensor, sensor_address, sensor_name
+from firmware_sim.motion import MOUNTS
+from firmware_sim.scenario import scenario_names
+from postured.errors import PosturedError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m firmware_sim bluez",
         description="Serve simulated PostureClip sensors through a BlueZ double on D-Bus.",
     )
-    p.add_argument("--scenario", default="demo", choices=sorted(SCRIPTS), help="motion script")
+    p.add_argument(
+        "--scenario",
+        default="demo",
+        help=f"a simulator scenario ({', '.join(scenario_names())}) or a .toml path",
+    )
+    p.add_argument("--mount", default="collar", choices=tuple(MOUNTS), help="where the clip is")
     p.add_argument("--bus", default="", help="D-Bus address to serve on; default: a private bus")
     p.add_argument("--sensors", type=int, default=1, help="how many sensors (default 1)")
     p.add_argument("--speed", type=float, default=1.0, help="script seconds per wall second")
@@ -49,22 +57,30 @@ async def serve(args: argparse.Namespace) -> int:
     if not 1 <= args.sensors <= 64:
         print("--sensors must be between 1 and 64", file=sys.stderr)
         return 2
+    try:
+        motions = [
+            scenario_motion(args.scenario, seed=args.seed + i, speed=args.speed, mount=args.mount)
+            for i in range(args.sensors)
+        ]
+    except (PosturedError, ValueError) as exc:
+        print(f"python -m firmware_sim bluez: {exc}", file=sys.stderr)
+        return 2
+    sensors = [
+        SimSensor(
+            address=sensor_address(i),
+            name=sensor_name(i),
+            motion=motions[i],
+            adapter=args.adapter,
+            samples_per_packet=args.samples_per_packet,
+        )
+        for i in range(args.sensors)
+    ]
     bus: PrivateBus | None = None
     address = args.bus
     if not address:
         bus = PrivateBus()
         bus.start()
         address = bus.address
-    sensors = [
-        SimSensor(
-            address=sensor_address(i),
-            name=sensor_name(i),
-            motion=scripted_motion(args.scenario, seed=args.seed + i, speed=args.speed),
-            adapter=args.adapter,
-            samples_per_packet=args.samples_per_packet,
-        )
-        for i in range(args.sensors)
-    ]
     double = BluezDouble(
         sensors,
         adapter=args.adapter,

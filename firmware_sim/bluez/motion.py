@@ -1,7 +1,8 @@
-"""Accelerometer motion for the double's sensors.
+"""The double's sensors move as the firmware simulator says (firmware_sim.simulate).
 
-A wearer sits upright, then slouches forward for a while, then sits up again, on a loop;
-``speed`` compresses the script. Vectorised: any chunk of sample times at once.
+A recording is simulated once per sensor and looped; ``speed`` plays it faster (every
+``speed``-th sample), so a demo reaches its slouch in minutes while the sensor's own
+clock, and so the packet timing, stays real time.
 """
 
 from __future__ import annotations
@@ -9,36 +10,28 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from firmware_sim import load_scenario, simulate
 from firmware_sim.bluez.sensor import Motion
-
-# (duration s, forward tilt deg) phases of the demo script, looped.
-DEMO_SCRIPT: tuple[tuple[float, float], ...] = ((30.0, 3.0), (120.0, 32.0), (30.0, 2.0))
-STILL_SCRIPT: tuple[tuple[float, float], ...] = ((60.0, 0.0),)
-SCRIPTS = {"demo": DEMO_SCRIPT, "still": STILL_SCRIPT}
+from firmware_sim.recording import Recording
 
 
-def scripted_motion(
-    scenario: str = "demo", *, seed: int = 1, speed: float = 1.0, range_g: int = 4
-) -> Motion:
-    """A motion function for a named script (``demo`` or ``still``)."""
-    try:
-        script = SCRIPTS[scenario]
-    except KeyError:
-        raise ValueError(
-            f"unknown scenario {scenario!r}; choose one of {sorted(SCRIPTS)}"
-        ) from None
-    ends = np.cumsum([d for d, _ in script])
-    tilts = np.radians([a for _, a in script])
-    period = float(ends[-1])
-    counts_per_g = 32768.0 / range_g
-    rng = np.random.default_rng(seed)
+def recorded_motion(rec: Recording, *, speed: float = 1.0) -> Motion:
+    """Counts at any sample times (s since boot), read from ``rec`` on a loop."""
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, not {speed}")
+    counts, rate, n = rec.counts, rec.rate_hz, len(rec.counts)
 
     def motion(t: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:
-        phase = np.mod(t * speed, period)
-        tilt = tilts[np.searchsorted(ends, phase, side="right").clip(0, len(tilts) - 1)]
-        # Gravity in the sensor frame: y points up the spine, z out of the chest.
-        g = np.stack([np.zeros_like(tilt), np.cos(tilt), np.sin(tilt)], axis=1)
-        g += rng.normal(0.0, 0.01, size=g.shape)
-        return np.clip(np.rint(g * counts_per_g), -32768, 32767).astype(np.int16)
+        idx = np.floor(t * speed * rate + 1e-6).astype(np.int64) % n
+        out: npt.NDArray[np.int16] = counts[idx]
+        return out
 
     return motion
+
+
+def scenario_motion(
+    scenario: str, *, seed: int, speed: float = 1.0, mount: str = "collar", range_g: int = 4
+) -> Motion:
+    """Motion for a scenario name or file, as ``python -m firmware_sim`` would simulate it."""
+    rec = simulate(load_scenario(scenario), seed=seed, mount=mount, range_g=range_g)
+    return recorded_motion(rec, speed=speed)

@@ -59,13 +59,14 @@ class DoubleProcess:
         log.close()
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
-        while True:
+        out = b""
+        # Raw reads: a buffered readline() would hide lines that select() cannot see.
+        while b"export DBUS_SYSTEM_BUS_ADDRESS=" not in out:
             left = deadline - time.monotonic()
             ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, left))
-            line = self.proc.stdout.readline().decode() if ready else ""
-            if line.startswith("export DBUS_SYSTEM_BUS_ADDRESS="):
-                break
-            if not line and (self.proc.poll() is not None or left <= 0):
+            chunk = os.read(self.proc.stdout.fileno(), 4096) if ready else b""
+            out += chunk
+            if not chunk and (self.proc.poll() is not None or left <= 0):
                 self.stop()
                 raise RuntimeError(f"the BlueZ double did not start: {self.log_path.read_text()}")
         self.addresses = [sensor_address(i) for i in range(self.sensors)]
@@ -138,3 +139,12 @@ async def close_bleak_bus() -> AsyncIterator[None]:
         if watcher is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(watcher, 5)
+
+
+def close_stale_bleak_buses() -> None:
+    """Close bleak's bus connections left by event loops that asyncio.run() closed."""
+    for loop in [lp for lp in bleak_manager._global_instances if lp.is_closed()]:
+        mgr = bleak_manager._global_instances.pop(loop)
+        if mgr._bus is not None:
+            with contextlib.suppress(Exception):
+                mgr._bus._sock.close()

@@ -127,7 +127,8 @@ class BleSource:
         if cfg.address:
             return device.address.upper() == cfg.address.upper()
         if cfg.ble_name:
-            return (adv.local_name or device.name) == cfg.ble_name
+            # A prefix matches too: "PostureClip" finds "PostureClip-1A2B".
+            return (adv.local_name or device.name or "").startswith(cfg.ble_name)
         return SERVICE_UUID in (u.lower() for u in adv.service_uuids)
 
     def _wanted(self) -> str:
