@@ -265,7 +265,8 @@ class Dashboard:
             self.replies.close(request_id)
         if reply["state"] is not None:
             self.broadcast({"type": "state", "sensor": sensor, "data": reply["state"]})
-        return web.json_response(reply, status=200 if reply["ok"] else 409)
+        # A refusal is the daemon's answer, not a failed request: 200 with ok false.
+        return web.json_response(reply)
 
 
 def _offer(q: asyncio.Queue[str | None], item: str | None, *, force: bool = False) -> bool:

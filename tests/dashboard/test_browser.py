@@ -1,0 +1,228 @@
+"""The page in Debian's headless Chromium, driven by Playwright, on a real Mosquitto.
+
+One browser and one dashboard per module (a launch costs seconds); each test uses its own
+sensor id so the tests do not see each other's retained messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+from postured.config import Config
+from postured.core.events import AlertKind, Posture
+from postured.mqtt.config import MqttConfig
+from tests.dashboard import samples
+from tests.dashboard.conftest import make_config
+from tests.dashboard.live import on_loopback, threaded
+from tests.support.mosquitto import Mosquitto, Subscriber, free_port, running_broker
+
+pytestmark = [pytest.mark.browser, pytest.mark.broker]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "browser-test-token-0123456789"  # noqa: S105 - a test value, not a secret
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt install chromium)", allow_module_level=True
+    )
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    with running_broker(tmp_path_factory.mktemp("broker")) as b:
+        yield b
+
+
+def config_for(broker: Mosquitto, **dashboard: object) -> Config:
+    cfg = make_config(port=free_port(), command_timeout_s=3.0, **dashboard)
+    return dataclasses.replace(cfg, mqtt=MqttConfig(port=broker.port))
+
+
+@pytest.fixture(scope="module")
+def url(broker: Mosquitto) -> Iterator[str]:
+    with threaded(config_for(broker)) as u:
+        yield u
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, url: str) -> Iterator[Page]:
+    """A fresh page on the dashboard; fails the test on any console error."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = ctx.new_page()
+    problems: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            problems.append(msg.text)
+
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.goto(url)
+    expect(pg.locator("#conn")).to_have_text("Live")
+    yield pg
+    ctx.close()
+    assert problems == []
+
+
+def card(page: Page, sensor: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'section.sensor[data-sensor="{sensor}"]')
+
+
+def test_live_posture_and_sitting_timer_follow_the_state(page: Page, broker: Mosquitto) -> None:
+    t = time.time()
+    broker.pub(
+        "posture/s1/state",
+        samples.state(
+            t, forward_deg=27.0, slouching=True, posture=Posture.FORWARD, sitting_minutes=12.0
+        ),
+    )
+    c = card(page, "s1")
+    expect(c.locator('[data-f="posture"]')).to_have_text("Forward head")
+    expect(c.locator('[data-f="trunk"]')).to_have_attribute("data-angle", "27")
+    expect(c.locator('[data-f="posture-panel"]')).to_have_class("panel posture over")
+    expect(c.locator('[data-f="sitting"]')).to_have_text("12 min")
+    assert c.locator('[data-f="sit-progress"]').evaluate("p => [Math.round(p.value), p.max]") == [
+        12,
+        45,
+    ]
+    expect(c.locator('[data-f="battery"]')).to_have_text("Battery 87%")
+
+    broker.pub("posture/s1/state", samples.state(t + 1, forward_deg=3.5, sitting_minutes=46.0))
+    expect(c.locator('[data-f="posture"]')).to_have_text("Upright")
+    expect(c.locator('[data-f="trunk"]')).to_have_attribute("data-angle", "3.5")
+    expect(c.locator('[data-f="posture-panel"]')).to_have_class("panel posture")
+    expect(c.locator('[data-f="sitting"]')).to_have_text("46 min")
+    expect(c.locator("section.sitting")).to_have_class("panel sitting over")
+    # The trunk really is drawn tilted: its on-screen transform is the rotation.
+    assert "matrix" in c.locator('[data-f="trunk"]').evaluate("g => getComputedStyle(g).transform")
+
+    broker.pub("posture/s1/state", b"{this is not json")  # skipped, the page carries on
+    expect(page.locator("#counters")).to_have_text("1 malformed messages skipped")
+    expect(c.locator('[data-f="posture"]')).to_have_text("Upright")
+
+
+def test_an_alert_shows_its_stretch_card(page: Page, broker: Mosquitto) -> None:
+    t = time.time()
+    c = card(page, "s2")
+    broker.pub("posture/s2/state", samples.state(t))
+    expect(c.locator('[data-f="no-alert"]')).to_be_visible()
+    broker.pub("posture/s2/alert", samples.alert(t, "fh-1"), "-q", "1")
+    stretch = c.locator('[data-f="stretch"]')
+    expect(stretch).to_be_visible()
+    expect(stretch).to_have_attribute("data-stretch", "chest_opener")
+    expect(c.locator('[data-f="stretch-name"]')).to_have_text("Chest opener")
+    expect(c.locator('[data-f="alert-message"]')).to_have_text(
+        "Sit tall: bring your head back over your shoulders."
+    )
+    expect(c.locator('[data-f="stretch-steps"] li')).to_have_count(3)
+    expect(c.locator('[data-f="stretch-why"]')).to_have_text(samples.CHEST_OPENER.why)
+    expect(c.locator('[data-f="alert-live"]')).to_have_attribute("aria-live", "assertive")
+
+    broker.pub(
+        "posture/s2/alert",
+        samples.alert(t + 60, "ls-1", AlertKind.LONG_SITTING, samples.CHAIR_90),
+        "-q",
+        "1",
+    )
+    expect(c.locator('[data-f="stretch-name"]')).to_have_text("90-degree chair stretch")
+    expect(c.locator('[data-f="alert-kind"]')).to_contain_text("Long sitting")
+    # Both alerts are on today's timeline and in the events list.
+    expect(c.locator(".timeline rect.seg-alert")).to_have_count(2)
+    c.get_by_role("button", name="Done").click()
+    expect(stretch).to_be_hidden()
+    expect(c.locator('[data-f="no-alert"]')).to_have_text("Stretch done. Nice work.")
+    page.reload()  # done stays done, and the day's timeline comes back from the server
+    expect(card(page, "s2").locator('[data-f="no-alert"]')).to_be_visible()
+    expect(card(page, "s2").locator(".timeline rect.seg-alert")).to_have_count(2)
+
+
+def test_snooze_publishes_the_command_and_shows_the_reply(page: Page, broker: Mosquitto) -> None:
+    broker.pub("posture/s3/state", samples.state(time.time()))
+    c = card(page, "s3")
+    expect(c).to_be_visible()
+    sub = Subscriber.start(broker.port, "posture/s3/cmd/+")
+    try:
+        c.get_by_role("button", name="Snooze 30").click()
+        ((topic, payload),) = sub.wait_for(timeout=5)
+        assert topic == "posture/s3/cmd/snooze"
+        sent = json.loads(payload)
+        assert sent["minutes"] == 30
+        reply = {"ok": True, "command": "snooze", "request_id": sent["request_id"]}
+        broker.pub("posture/s3/cmd/snooze/reply", json.dumps(reply))
+        expect(c.locator('[data-f="reply"]')).to_have_text("Alerts snoozed for 30 min")
+        expect(c.locator('[data-f="reply"]')).to_have_attribute("data-ok", "true")
+
+        c.get_by_role("button", name="Pause").click()
+        ((_, payload),) = sub.wait_for(lambda tp, _: tp.endswith("/pause"), timeout=5)
+        refusal = {
+            "ok": False,
+            "command": "pause",
+            "request_id": json.loads(payload)["request_id"],
+            "error": "already paused",
+        }
+        broker.pub("posture/s3/cmd/pause/reply", json.dumps(refusal))
+        expect(c.locator('[data-f="reply"]')).to_have_text("pause failed: already paused")
+        expect(c.locator('[data-f="reply"]')).to_have_attribute("data-ok", "false")
+    finally:
+        sub.close()
+
+
+def test_availability_offline_greys_the_card(page: Page, broker: Mosquitto) -> None:
+    t = time.time()
+    broker.pub("posture/s4/availability", "online", "-r")
+    broker.pub("posture/s4/state", samples.state(t, sitting_minutes=20.0), "-r")
+    c = card(page, "s4")
+    expect(c.locator('[data-f="sitting"]')).to_have_text("20 min")
+    expect(c.locator('[data-f="link"]')).to_have_text("Connected")
+    broker.pub("posture/s4/availability", "offline", "-r")
+    expect(c).to_have_class("sensor unavailable")
+    expect(c.locator('[data-f="unavailable"]')).to_be_visible()
+    expect(c.locator('[data-f="posture"]')).to_have_text("Sensor unavailable")
+    expect(c.locator('[data-f="sitting"]')).to_have_text("—")  # no stale numbers
+    expect(c.locator('[data-f="link"]')).to_have_text("Sensor offline")
+    broker.pub("posture/s4/availability", "online", "-r")
+    expect(c).to_have_class("sensor")
+    expect(c.locator('[data-f="sitting"]')).to_have_text("20 min")
+
+
+def test_a_lan_dashboard_wants_its_token(
+    browser: Browser, broker: Mosquitto, tmp_path: Path
+) -> None:
+    (tmp_path / "dashboard-token").write_text(TOKEN)
+    cfg = config_for(broker, host="192.168.7.7", token_file=str(tmp_path / "dashboard-token"))
+    with threaded(cfg, on_loopback) as url:
+        ctx = browser.new_context()
+        pg = ctx.new_page()
+        resp = pg.goto(url)
+        assert resp is not None
+        assert resp.status == 401
+        assert "access token" in pg.content()
+        pg.goto(url + "?token=" + TOKEN)
+        assert "token" not in pg.url  # traded for a cookie
+        expect(pg.locator("#conn")).to_have_text("Live")
+        broker.pub("posture/s5/state", samples.state(time.time()))
+        expect(card(pg, "s5").locator('[data-f="posture"]')).to_have_text("Upright")
+        ctx.close()
