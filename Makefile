@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # The daemon on the simulator, with an embedded broker when none answers.
+# CI runs it as `make demo DEMO_ARGS="--duration 75 --no-dashboard"`.
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(VENV)/bin/postured demo
+	$(VENV)/bin/postured demo $(DEMO_ARGS)
 
 system-deps:
 	bash .ci/system-deps
