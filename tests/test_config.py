@@ -117,6 +117,12 @@ def test_default_path_prefers_systemd_then_user(tmp_path: Path) -> None:
             "detection.forward_exit_deg",
             "below detection.forward_enter_deg",
         ),
+        ("[detection]\nstill_mg = 100\nwalk_mg = 90\n", "detection.walk_mg", "above"),
+        (
+            "[mqtt]\nreconnect_min_s = 90\nreconnect_max_s = 60\n",
+            "mqtt.reconnect_max_s",
+            "at least mqtt.reconnect_min_s",
+        ),
         ("[alerts]\nquiet_hours = '22-7'\n", "alerts.quiet_hours", "expected form"),
         ("[alerts]\nquiet_hours = '22:00-22:00'\n", "alerts.quiet_hours", "empty range"),
         ("[service]\nlog_level = 'verbose'\n", "service.log_level", '"debug"'),
@@ -221,7 +227,16 @@ def _bounded() -> list[tuple[str, str, dataclasses.Field[Any]]]:
 BOUNDED = _bounded()
 
 
-@settings(max_examples=200, deadline=None)
+# Pairs that must be ordered (low, high, strictly): the partner of a key under test is
+# set to its own extreme so only the key's declared range decides.
+ORDERED = [
+    ("detection", "forward_exit_deg", "forward_enter_deg", True),
+    ("detection", "still_mg", "walk_mg", True),
+    ("mqtt", "reconnect_min_s", "reconnect_max_s", False),
+]
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     which=st.integers(min_value=0, max_value=len(BOUNDED) - 1),
     x=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
@@ -233,24 +248,26 @@ def test_bounded_numbers_are_accepted_exactly_inside_their_range(which: int, x: 
     lo, hi = f.metadata["min"], f.metadata["max"]
     inside = (lo is None or value >= lo) and (hi is None or value <= hi)
     table: dict[str, Any] = {name: value}
+    doc: dict[str, Any] = {section: table}
     if section == "sensors":
-        table = {"id": "a", "source": "sim", name: value}
-        doc: dict[str, Any] = {"sensors": [table]}
-    else:
-        doc = {section: table}
-        if section == "detection" and name.startswith("forward_"):
-            # Keep the other threshold out of the way of the exit < enter rule.
-            other = "forward_exit_deg" if name == "forward_enter_deg" else "forward_enter_deg"
-            if inside:
-                table[other] = 2.0 if other == "forward_exit_deg" else 60.0
-                inside = not (name == "forward_enter_deg" and value <= 2.0) and not (
-                    name == "forward_exit_deg" and value >= 60.0
-                )
+        table.update(id="a", source="sim")
+        doc = {"sensors": [table]}
+    fields = {g.name: g for _, cls, _ in cfgmod.sections() for g in dataclasses.fields(cls)}
+    for sec, low, high, strict in ORDERED:
+        if sec != section or name not in (low, high):
+            continue
+        partner = high if name == low else low
+        bound = fields[partner].metadata["max" if partner == high else "min"]
+        table[partner] = bound
+        ordered = value < bound if name == low else value > bound
+        if not strict:
+            ordered = ordered or value == bound
+        inside = inside and ordered
     if not inside:
         with pytest.raises(ConfigError) as info:
             cfgmod.from_mapping(doc)
         keys = [p.key for p in getattr(info.value, "problems", [info.value])]
-        assert any(k.endswith(name) for k in keys), str(info.value)
+        assert any(k.endswith(name) or k.endswith(tuple(table)) for k in keys), str(info.value)
         return
     cfg = cfgmod.from_mapping(doc)
     got = getattr(cfg.sensors[0] if section == "sensors" else getattr(cfg, section), name)

@@ -304,6 +304,8 @@ class _Checker:
                 f"must be below detection.forward_enter_deg ({d.forward_enter_deg:g}) so the "
                 f"episode can end; got {d.forward_exit_deg:g}",
             )
+        self._below(cfg, "detection.still_mg", "detection.walk_mg")
+        self._below(cfg, "mqtt.reconnect_min_s", "mqtt.reconnect_max_s", strict=False)
         self._quiet_hours(cfg.alerts.quiet_hours)
         if cfg.service.timezone:
             try:
@@ -316,6 +318,20 @@ class _Checker:
                 )
         self._files(cfg)
         self._sensors(cfg.sensors)
+
+    def _below(self, cfg: Config, low: str, high: str, *, strict: bool = True) -> None:
+        """``low`` must be below (or, not strict, at most) ``high``, when both exist."""
+        values = []
+        for key in (low, high):
+            section, _, name = key.partition(".")
+            value = getattr(getattr(cfg, section), name, None)
+            if value is None:
+                return  # a key this version does not declare
+            values.append(value)
+        lo, hi = values
+        if lo > hi or (strict and lo == hi):
+            bound = "above" if strict else "at least"
+            self.fail(high, f"must be {bound} {low} ({lo:g}); got {hi:g}")
 
     def _quiet_hours(self, text: str) -> None:
         if text:
