@@ -158,7 +158,7 @@ def default_detector(
     cal = None
     if calibration is not None:
         try:
-            cal = Calibration.from_dict(calibration)
+            cal = Calibration.from_dict(dict(calibration))
         except (KeyError, TypeError, ValueError) as exc:
             log.warning(
                 "sensor %s: stored calibration is unusable (%s); recalibrating", sensor.id, exc

@@ -1,0 +1,175 @@
+"""The daemon as a real process: a simulated sensor at high speed and a real Mosquitto."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.service.procs import NotifySocket, running, write_config
+from tests.support.mosquitto import Mosquitto, Subscriber, free_port
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def is_alert(topic: str, payload: str) -> bool:
+    return topic == "posture/desk/alert"
+
+
+def test_alerts_arrive_and_sigterm_publishes_offline_and_exits_0(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=tmp_path / "state")
+    sub = mosquitto.sub("posture/#")
+    subscribers.append(sub)
+    with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
+        sub.wait_for(lambda t, p: (t, p) == ("posture/status", "online"), timeout=15)
+        sub.wait_for(lambda t, p: (t, p) == ("posture/desk/availability", "online"))
+        ((_, payload),) = sub.wait_for(is_alert, timeout=20)
+        alert = json.loads(payload)
+        assert alert["kind"] == "forward_head"
+        assert alert["stretch"]["id"] == "chest_opener"
+        assert alert["angle_deg"] > 15
+        state = [json.loads(p) for t, p in sub.lines() if t == "posture/desk/state"]
+        assert state
+        assert state[-1]["calibrated"] is True
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 0
+        took = time.monotonic() - t0
+    assert took < 5, took
+    lines = sub.wait_for(lambda t, p: (t, p) == ("posture/status", "offline"))
+    assert lines
+    assert ("posture/desk/availability", "offline") in sub.lines()
+    assert "Traceback" not in d.stderr()
+
+
+def test_sigkill_leaves_the_last_will(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=tmp_path / "state")
+    sub = mosquitto.sub("posture/status")
+    subscribers.append(sub)
+    with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
+        sub.wait_for(lambda t, p: p == "online", timeout=15)
+        d.signal(signal.SIGKILL)
+        assert d.wait(5) == -signal.SIGKILL
+    sub.wait_for(lambda t, p: p == "offline", timeout=10)
+    assert mosquitto.retained("posture/status") == [("posture/status", "offline")]
+
+
+def test_restart_keeps_calibration_and_stats(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    state_dir = tmp_path / "state"
+    cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=state_dir)
+    sub = mosquitto.sub("posture/#")
+    subscribers.append(sub)
+    with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
+        sub.wait_for(is_alert, timeout=20)
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 0
+    saved = json.loads((state_dir / "stats-desk.json").read_text())["data"]
+    assert saved["alerts"] >= 1
+    assert (state_dir / "calibration-desk.json").exists()
+    # Second run at the wall-clock pace: too slow to calibrate or alert by itself in time.
+    cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=state_dir, speed=1)
+    sub2 = mosquitto.sub("posture/desk/+", "-R")  # fresh messages only, not run 1's retained
+    subscribers.append(sub2)
+    with running(tmp_path / "run2", "run", "-c", str(cfg)) as d:
+        ((_, st),) = sub2.wait_for(lambda t, p: t == "posture/desk/state", timeout=15)[:1]
+        ((_, stats),) = sub2.wait_for(lambda t, p: t == "posture/desk/stats", timeout=15)[:1]
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 0
+    assert json.loads(st)["calibrated"] is True
+    restored = json.loads(stats)
+    assert restored["alerts"] == saved["alerts"]
+    assert restored["day"] == saved["day"]
+
+
+def test_systemd_notify_ready_status_watchdog_and_a_stalled_loop(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    cfg = write_config(
+        tmp_path / "p.toml", port=mosquitto.port, state_dir=tmp_path / "state", speed=1
+    )
+    notify = NotifySocket(tmp_path / "notify.sock")
+    env = {
+        "NOTIFY_SOCKET": str(notify.path),
+        "WATCHDOG_USEC": "600000",  # WatchdogSec=0.6: a ping every 0.3 s
+        "POSTURED_DEBUG_STALL_S": "2",
+    }
+    try:
+        with running(tmp_path / "run", "run", "-c", str(cfg), env=env) as d:
+            _, ready = notify.wait_for(lambda m: m.startswith("READY=1"), within=15)
+            assert "STATUS=" in ready
+            notify.wait_for(lambda m: m == "STATUS=1 sensor connected, broker up")
+            for _ in range(3):
+                notify.wait_for(lambda m: m == "WATCHDOG=1")
+            d.signal(signal.SIGUSR1)  # the debug hook blocks the event loop for 2 s
+            stalled = time.monotonic()
+            time.sleep(2.5)
+            notify.wait_for(lambda m: m == "WATCHDOG=1", within=5)
+            pings = [s for s, m in notify.drain() if m == "WATCHDOG=1"]
+            during = [s for s in pings if stalled + 0.2 < s < stalled + 1.9]
+            assert during == [], "pings went on while the loop was blocked"
+            after = [s for s in pings if s > stalled + 2.0]
+            assert after, "pings did not resume after the stall"
+            d.signal(signal.SIGTERM)
+            assert d.wait(10) == 0
+        notify.wait_for(lambda m: m.startswith("STOPPING=1"))
+        assert "blocking the event loop" in d.stderr()
+    finally:
+        notify.close()
+
+
+def test_sighup_reloads_and_an_invalid_file_keeps_the_running_config(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    path = tmp_path / "p.toml"
+    cfg = write_config(path, port=mosquitto.port, state_dir=tmp_path / "state", speed=1)
+    notify = NotifySocket(tmp_path / "notify.sock")
+    try:
+        with running(
+            tmp_path / "run", "run", "-c", str(cfg), env={"NOTIFY_SOCKET": str(notify.path)}
+        ) as d:
+            notify.wait_for(lambda m: m.startswith("READY=1"), within=15)
+            good = path.read_text()
+            path.write_text(good + "\n[alerts]\nforward_hold_s = -3\n")
+            d.signal(signal.SIGHUP)
+            d.wait_output("keeping the running configuration", stream="stderr")
+            assert "forward_hold_s" in d.stderr()
+            path.write_text(good + "\n[alerts]\nforward_hold_s = 30\n")
+            d.signal(signal.SIGHUP)
+            notify.wait_for(lambda m: m.startswith("RELOADING=1"))
+            d.wait_output("configuration reloaded", stream="stderr")
+            assert d.proc.poll() is None
+            d.signal(signal.SIGTERM)
+            assert d.wait(10) == 0
+    finally:
+        notify.close()
+
+
+def test_demo_starts_an_embedded_broker_and_an_alert_reaches_mosquitto_sub(
+    tmp_path: Path, subscribers: list[Subscriber]
+) -> None:
+    port = free_port()  # nothing listens here: the demo must bring its own broker
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(f"[mqtt]\nhost = '127.0.0.1'\nport = {port}\n")
+    args = ("-c", str(cfg), "demo", "--duration", "15", "--speed", "120", "--no-dashboard")
+    with running(tmp_path / "run", *args) as d:
+        d.wait_output(f"mosquitto_sub -h 127.0.0.1 -p {port} -t 'posture/#' -v")
+        sub = Subscriber.start(port, "posture/#")
+        subscribers.append(sub)
+        ((_, payload),) = sub.wait_for(lambda t, p: t == "posture/demo/alert", timeout=20)[:1]
+        assert json.loads(payload)["kind"] == "forward_head"
+        out = d.wait_output("ALERT Demo sensor: forward_head")
+        assert "stretch: " in out
+        assert "sitting" in out  # the live line
+        d.signal(signal.SIGINT)  # Ctrl-C
+        assert d.wait(10) == 0
+    assert "Traceback" not in d.stderr()
+    assert "Demo over" in d.stdout()
