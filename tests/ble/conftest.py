@@ -139,12 +139,3 @@ async def close_bleak_bus() -> AsyncIterator[None]:
         if watcher is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(watcher, 5)
-
-
-def close_stale_bleak_buses() -> None:
-    """Close bleak's bus connections left by event loops that asyncio.run() closed."""
-    for loop in [lp for lp in bleak_manager._global_instances if lp.is_closed()]:
-        mgr = bleak_manager._global_instances.pop(loop)
-        if mgr._bus is not None:
-            with contextlib.suppress(Exception):
-                mgr._bus._sock.close()

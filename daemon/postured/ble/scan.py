@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from dataclasses import dataclass
 
@@ -65,11 +66,35 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(handler=run)
 
 
+async def _close_bleak_bus() -> None:
+    """Close the BlueZ connection bleak keeps for this event loop.
+
+    bleak holds it for the loop's lifetime and has no public way to end it; a one-shot
+    command's loop closes right after, which would leave the socket to the garbage
+    collector. Best effort: private names, so any surprise is ignored.
+    """
+    with contextlib.suppress(Exception):
+        from bleak.backends.bluezdbus import manager  # noqa: PLC0415 - Linux-only module
+
+        mgr = manager._global_instances.pop(asyncio.get_running_loop(), None)
+        if mgr is not None and mgr._bus is not None:
+            mgr._bus.disconnect()
+            if mgr._bus_watcher_task is not None:
+                await asyncio.wait_for(mgr._bus_watcher_task, 2.0)
+
+
+async def _scan_once(adapter: str, timeout: float, every_device: bool) -> list[Found]:  # noqa: ASYNC109
+    try:
+        return await scan(adapter, timeout, every_device=every_device)
+    finally:
+        await _close_bleak_bus()
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Print what a scan finds; 0 when something was found, 1 when nothing, 69 on errors."""
     adapter = args.adapter or (config.sensors[0].adapter if config.sensors else "hci0")
     try:
-        found = asyncio.run(scan(adapter, args.timeout, every_device=args.every_device))
+        found = asyncio.run(_scan_once(adapter, args.timeout, args.every_device))
     except SensorError as exc:
         print(f"postured scan: {exc}", file=sys.stderr)
         return EX_UNAVAILABLE

@@ -1,0 +1,101 @@
+"""Finding sensors: ``postured scan`` and the source's matching, with the real bleak."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+import pytest
+
+from firmware_sim.bluez.control import DoubleControl
+from postured.ble import BleSource, LinkTiming, scan
+from postured.ble.scan import EX_UNAVAILABLE, Found, add_parser, run
+from postured.config import Config
+from postured.errors import SensorError
+from postured.sensor_config import SensorConfig
+from postured.source import LinkUp
+from tests.ble.conftest import StartDouble
+
+pytestmark = pytest.mark.ble
+
+QUICK = LinkTiming(scan_timeout=1.0, backoff_initial=0.1, backoff_cap=0.3, watchdog=2.0)
+
+
+@pytest.mark.asyncio
+async def test_scan_lists_every_simulated_sensor_with_rssi(start_double: StartDouble) -> None:
+    d = start_double(3)
+    found = await scan("hci0", 0.5)
+    assert sorted(f.address for f in found) == sorted(d.addresses)
+    assert {f.name for f in found} == set(d.names)
+    assert all(-70 < f.rssi < -50 for f in found)
+    assert [f.rssi for f in found] == sorted((f.rssi for f in found), reverse=True)
+
+
+@pytest.mark.asyncio
+async def test_scan_on_a_missing_adapter_says_which_and_what_to_do(
+    start_double: StartDouble,
+) -> None:
+    start_double(1)
+    with pytest.raises(SensorError, match=r"adapter hci1 was not found.*bluetoothctl list"):
+        await scan("hci1", 0.2)
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("bluez_bus")
+async def test_scan_without_bluez_says_to_start_it() -> None:
+    with pytest.raises(SensorError, match="bluetoothd"):
+        await scan("hci0", 0.2)
+
+
+async def first_link_up(src: BleSource) -> LinkUp:
+    async with asyncio.timeout(10), contextlib.aclosing(src.events()) as events:
+        async for ev in events:
+            if isinstance(ev, LinkUp):
+                return ev
+    raise AssertionError("events() ended")
+
+
+@pytest.mark.asyncio
+async def test_source_finds_its_sensor_by_name(
+    start_double: StartDouble, control: DoubleControl
+) -> None:
+    d = start_double(3)
+    src = BleSource(SensorConfig(id="b", ble_name=d.names[1]), timing=QUICK)
+    up = await first_link_up(src)
+    assert up.address == d.addresses[1]
+    assert (await control.info(d.addresses[1]))["connects"] == 1
+    assert (await control.info(d.addresses[0]))["connects"] == 0
+
+
+@pytest.mark.asyncio
+async def test_source_finds_a_sensor_by_service_uuid(start_double: StartDouble) -> None:
+    d = start_double(1)
+    src = BleSource(SensorConfig(id="any"), timing=QUICK)
+    up = await first_link_up(src)
+    assert up.address == d.addresses[0]
+
+
+def test_scan_command_prints_a_table(
+    start_double: StartDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = start_double(2)
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["scan", "--timeout", "0.5"])
+    assert args.handler(args, Config()) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["NAME", "ADDRESS", "RSSI"]
+    rows = {line.split()[1]: line.split()[0] for line in out[1:]}
+    assert rows == dict(zip(d.addresses, d.names, strict=True))
+
+
+@pytest.mark.usefixtures("bluez_bus")
+def test_scan_command_without_bluez_exits_unavailable(capsys: pytest.CaptureFixture[str]) -> None:
+    args = argparse.Namespace(adapter="", timeout=0.2, every_device=False)
+    assert run(args, Config()) == EX_UNAVAILABLE
+    assert "bluetoothd" in capsys.readouterr().err
+
+
+def test_found_sorts_by_name() -> None:
+    assert sorted([Found("b", "2", -1), Found("a", "1", -90)])[0].name == "a"
