@@ -98,6 +98,7 @@ def test_live_posture_and_sitting_timer_follow_the_state(page: Page, broker: Mos
         samples.state(
             t, forward_deg=27.0, slouching=True, posture=Posture.FORWARD, sitting_minutes=12.0
         ),
+        "-r",  # retained: the dashboard may still be subscribing when this is sent
     )
     c = card(page, "s1")
     expect(c.locator('[data-f="posture"]')).to_have_text("Forward head")
@@ -127,7 +128,7 @@ def test_live_posture_and_sitting_timer_follow_the_state(page: Page, broker: Mos
 def test_an_alert_shows_its_stretch_card(page: Page, broker: Mosquitto) -> None:
     t = time.time()
     c = card(page, "s2")
-    broker.pub("posture/s2/state", samples.state(t))
+    broker.pub("posture/s2/state", samples.state(t), "-r")
     expect(c.locator('[data-f="no-alert"]')).to_be_visible()
     broker.pub("posture/s2/alert", samples.alert(t, "fh-1"), "-q", "1")
     stretch = c.locator('[data-f="stretch"]')
@@ -160,7 +161,7 @@ def test_an_alert_shows_its_stretch_card(page: Page, broker: Mosquitto) -> None:
 
 
 def test_snooze_publishes_the_command_and_shows_the_reply(page: Page, broker: Mosquitto) -> None:
-    broker.pub("posture/s3/state", samples.state(time.time()))
+    broker.pub("posture/s3/state", samples.state(time.time()), "-r")
     c = card(page, "s3")
     expect(c).to_be_visible()
     sub = Subscriber.start(broker.port, "posture/s3/cmd/+")
@@ -223,6 +224,6 @@ def test_a_lan_dashboard_wants_its_token(
         pg.goto(url + "?token=" + TOKEN)
         assert "token" not in pg.url  # traded for a cookie
         expect(pg.locator("#conn")).to_have_text("Live")
-        broker.pub("posture/s5/state", samples.state(time.time()))
+        broker.pub("posture/s5/state", samples.state(time.time()), "-r")
         expect(card(pg, "s5").locator('[data-f="posture"]')).to_have_text("Upright")
         ctx.close()
