@@ -7,12 +7,14 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from postured.systemd import (
     watchdog_interval,
     watchdog_timeout,
 )
+from tests.support.mosquitto import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "systemd"
@@ -254,3 +257,62 @@ def test_user_unit_runs_notify_with_watchdog() -> None:
     assert "WatchdogSec" in s
     assert s["ExecStart"][0].endswith("postured run")
     assert s["WantedBy"] == ["default.target"]
+
+
+# -- the real daemon under a pretend systemd ------------------------------------------
+
+
+@pytest.mark.broker
+def test_daemon_process_reports_ready_status_watchdog_and_stopping(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    cfg = tmp_path / "postured.toml"
+    cfg.write_text(
+        f"[service]\nstate_dir = 'state'\n[mqtt]\nport = {mosquitto.port}\n"
+        "[[sensors]]\nid = 'desk'\nsource = 'sim'\nspeed = 30.0\n"
+    )
+    notify_path = str(tmp_path / "notify.sock")
+    stderr_path = tmp_path / "stderr"
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sup,
+        stderr_path.open("w") as err,
+    ):
+        sup.bind(notify_path)
+        sup.settimeout(0.2)
+        st = os.fstat(err.fileno())
+        env = {
+            **os.environ,
+            "NOTIFY_SOCKET": notify_path,
+            "WATCHDOG_USEC": "400000",  # ping every 0.2 s
+            "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}",
+        }
+        with subprocess.Popen(
+            [sys.executable, "-m", "postured", "-c", str(cfg), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        ) as proc:
+            got: list[str] = []
+
+            def until(pred: Callable[[], bool], timeout: float) -> None:
+                deadline = time.monotonic() + timeout
+                while not pred() and time.monotonic() < deadline:
+                    with contextlib.suppress(TimeoutError):
+                        got.append(sup.recv(4096).decode())
+                assert pred(), f"got {got}; stderr: {stderr_path.read_text()[-2000:]}"
+
+            try:
+                until(lambda: any(m.startswith("READY=1") for m in got), 30)
+                until(lambda: sum(m == "WATCHDOG=1" for m in got) >= 3, 10)
+                proc.send_signal(signal.SIGTERM)
+                until(lambda: any(m.startswith("STOPPING=1") for m in got), 10)
+                assert proc.wait(10) == 0
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+    ready = next(m for m in got if m.startswith("READY=1"))
+    assert re.search(r"^STATUS=.*sensor.*broker", ready, re.M), ready
+    lines = [ln for ln in stderr_path.read_text().splitlines() if ln]
+    assert lines
+    # journald gets priorities, not timestamps.
+    assert all(re.match(r"<[0-7]>\S+: ", ln) for ln in lines), lines[:5]

@@ -86,12 +86,12 @@ class SdNotifier:
         if not address or not (address.startswith(("/", "@"))):
             raise ValueError(f"NOTIFY_SOCKET must be a path or @abstract name, got {address!r}")
         self.address = "\0" + address[1:] if address.startswith("@") else address
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-        self._sock.setblocking(False)
         self._warned = False
 
+    # Like libsystemd, a socket per message: nothing to leak or close, and a pid that
+    # forked keeps working. Messages are rare (a watchdog ping every few seconds).
     def close(self) -> None:
-        self._sock.close()
+        """Nothing to release; kept so the notifier can be used as a context manager."""
 
     def __enter__(self) -> SdNotifier:
         return self
@@ -102,7 +102,9 @@ class SdNotifier:
     def send(self, *lines: str) -> bool:
         """Send one message (lines joined by newlines); False when it could not be sent."""
         try:
-            self._sock.sendto("\n".join(lines).encode(), self.address)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                sock.setblocking(False)
+                sock.sendto("\n".join(lines).encode(), self.address)
         except OSError as e:
             if not self._warned:
                 log.warning("cannot notify systemd at %s: %s", self.address.lstrip("\0"), e)
