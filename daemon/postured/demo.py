@@ -219,20 +219,30 @@ async def _broker(config: Config, out: TextIO) -> AsyncIterator[Config]:
 
 
 async def _dashboard(config: Config, stack: AsyncExitStack) -> str | None:
-    """Start the web dashboard when it is available; returns its URL."""
+    """Start the web dashboard on the demo's broker; returns its URL, None if it failed."""
+    from postured.dashboard.mqtt_bus import running  # noqa: PLC0415 - aiohttp only when used
+
     try:
-        from postured.dashboard import server  # noqa: PLC0415 - optional part of the demo
-    except ImportError:
-        return None
-    start = getattr(server, "start_dashboard", None)
-    if start is None:
-        return None
-    try:
-        dash = await stack.enter_async_context(start(config))
-    except Exception as exc:  # the demo runs on without its dashboard
+        dash = await stack.enter_async_context(running(config))
+    except Exception as exc:  # the demo runs on without its dashboard (e.g. port taken)
         log.warning("dashboard not started: %s", exc)
         return None
+    task = asyncio.create_task(_serve(dash), name="dashboard")
+    stack.push_async_callback(_cancel, task)
     return str(dash.url)
+
+
+async def _serve(dash: Any) -> None:
+    try:
+        await dash.serve_forever()
+    except Exception:  # the page is a side show: the demo must not end with it
+        log.exception("the dashboard stopped")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def run_demo(config: Config, args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,23 @@ def test_demo_starts_an_embedded_broker_and_an_alert_reaches_mosquitto_sub(
         assert d.wait(10) == 0
     assert "Traceback" not in d.stderr()
     assert "Demo over" in d.stdout()
+
+
+def test_demo_serves_the_dashboard_fed_by_the_embedded_broker(tmp_path: Path) -> None:
+    port, web = free_port(), free_port()
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(f"[mqtt]\nport = {port}\n\n[dashboard]\nport = {web}\n")
+    with running(tmp_path / "run", "-c", str(cfg), "demo", "--speed", "120") as d:
+        d.wait_output(f"Dashboard: http://127.0.0.1:{web}/")
+        deadline = time.monotonic() + 15
+        sensors: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{web}/api/snapshot", timeout=5) as r:
+                sensors = json.load(r)["sensors"]
+            if sensors and sensors[0].get("state"):
+                break
+            time.sleep(0.2)
+        assert [(s["id"], s["online"]) for s in sensors] == [("demo", True)]
+        d.signal(signal.SIGINT)
+        assert d.wait(10) == 0
+    assert "Traceback" not in d.stderr()
