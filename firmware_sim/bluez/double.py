@@ -437,7 +437,7 @@ class BluezDouble:
                 self.tree.add(cpath, {GATT_CHAR: props})
                 if ch.cccd is not None:
                     self.tree.add(
-                        f"{spath}/desc{ch.cccd:04x}",
+                        f"{cpath}/desc{ch.cccd:04x}",
                         {
                             GATT_DESC: {
                                 "UUID": Variant("s", CCCD_UUID),
