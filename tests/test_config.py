@@ -169,6 +169,14 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert len(str(err).splitlines()) == 3
 
 
+def test_every_sensor_is_checked(tmp_path: Path) -> None:
+    err = error_for(
+        tmp_path, "[[sensors]]\nid = 'a'\nrate_hz = 1\n[[sensors]]\nid = 'b'\nmount = 'hat'\n"
+    )
+    assert isinstance(err, ConfigInvalid)
+    assert [p.key for p in err.problems] == ["sensors[0].rate_hz", "sensors[1].mount"]
+
+
 def test_int_is_accepted_for_float(tmp_path: Path) -> None:
     cfg = load(write(tmp_path, "[alerts]\nsitting_limit_min = 30\n"))
     assert cfg.alerts.sitting_limit_min == 30.0

@@ -247,16 +247,14 @@ class _Checker:
             self.fail(key, f"expected {shape}, got {_got(raw)}")
             return _BAD
         out = []
-        for i, element in enumerate(raw):
+        for i, element in enumerate(raw):  # every element, so each one's mistakes show
             v = (
                 self.dataclass(item, element, f"{key}[{i}]")
                 if _is_dataclass_type(item)
                 else self.scalar(f.metadata, item, element, f"{key}[{i}]")
             )
-            if v is None or v is _BAD:
-                return _BAD
-            out.append(v)
-        return tuple(out)
+            out.append(_BAD if v is None else v)
+        return _BAD if any(v is _BAD for v in out) else tuple(out)
 
     def scalar(self, meta: Mapping[str, Any], tp: Any, raw: Any, key: str) -> Any:
         expected = _describe(meta, tp)
