@@ -50,7 +50,7 @@ EXAMPLES = {
     "run": "postured run -c /etc/postured/postured.toml",
     "demo": "postured demo",
     "replay": "postured replay recording.csv > events.jsonl",
-    "eval": "postured eval ../shared/data",
+    "eval": "postured eval --days 3 --rates 50 --json eval.json",
     "scan": "postured scan --timeout 10",
     "dashboard": "postured dashboard --port 8765  (then open http://127.0.0.1:8765/)",
 }
