@@ -34,6 +34,17 @@ class SensorConfig:
     mount: str = setting("collar", choices=("collar", "upper_back"), help="where the clip is worn")
     rate_hz: int = setting(50, choices=(25, 50, 100), unit="Hz", help="sample rate to request")
     haptic: bool = setting(True, help="buzz the sensor when an alert is raised")
+    # For source = "ble" only (docs/ble.md):
+    watchdog_s: float = setting(
+        10.0,
+        min=2.0,
+        max=600.0,
+        unit="s",
+        help="reconnect when no data arrives for this long while connected",
+    )
+    reconnect_max_s: float = setting(
+        60.0, min=1.0, max=3600.0, unit="s", help="longest wait between reconnect attempts"
+    )
     # For source = "sim" only:
     scenario: str = setting("demo", help="simulator scenario name or path to a scenario file")
     seed: int = setting(1, min=0, help="simulator seed")

@@ -316,3 +316,10 @@ async def test_nudge_without_a_link_does_nothing_and_does_not_raise() -> None:
     src = BleSource(cfg(address="C0:FF:EE:50:00:00"), timing=FAST)
     await src.nudge(VibratePattern.LONG)
     assert not src.connected
+
+
+def test_timing_follows_the_sensor_table() -> None:
+    src = BleSource(cfg(address="C0:FF:EE:50:00:00", watchdog_s=4.5, reconnect_max_s=20.0))
+    assert src.timing.watchdog == 4.5
+    assert src.backoff.cap == 20.0
+    assert src.backoff.initial == 1.0

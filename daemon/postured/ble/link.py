@@ -70,6 +70,12 @@ class LinkTiming:
     watchdog: float = 10.0  # no data notification for this long while connected: reconnect
     log_interval: float = 300.0  # repeated "still not found" lines at most this often
 
+    @classmethod
+    def for_sensor(cls, config: SensorConfig) -> LinkTiming:
+        """Defaults, with the watchdog and backoff cap a ``[[sensors]]`` table sets."""
+        cap = config.reconnect_max_s
+        return cls(watchdog=config.watchdog_s, backoff_cap=cap, backoff_initial=min(1.0, cap))
+
 
 _Kind = Literal["data", "battery", "down"]
 
@@ -97,7 +103,7 @@ class BleSource:
         backoff: Backoff | None = None,
     ) -> None:
         self.config = config
-        self.timing = timing or LinkTiming()
+        self.timing = timing or LinkTiming.for_sensor(config)
         self.clock = clock
         t = self.timing
         self.backoff = backoff or Backoff(
