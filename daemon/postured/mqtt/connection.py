@@ -96,6 +96,17 @@ def read_password(cfg: MqttConfig, environ: Mapping[str, str]) -> str | None:
     return password
 
 
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the handshake fails; paho would leave the socket open."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
 def tls_context(cfg: MqttConfig) -> ssl.SSLContext | None:
     """A client context that verifies the broker's certificate and host name."""
     if not cfg.tls:
@@ -104,6 +115,7 @@ def tls_context(cfg: MqttConfig) -> ssl.SSLContext | None:
         ctx = ssl.create_default_context(cafile=cfg.ca_file or None)
         if cfg.cert_file:
             ctx.load_cert_chain(cfg.cert_file, cfg.key_file or None)
+        ctx.sslsocket_class = _ClosingSSLSocket
     except (OSError, ssl.SSLError) as e:
         which = "mqtt.cert_file" if cfg.cert_file and cfg.ca_file == "" else "mqtt.ca_file"
         raise ConfigError(

@@ -1,0 +1,132 @@
+"""Home Assistant discovery payloads: required fields per entity type, and their topics."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from postured.core.events import AlertKind, Posture
+from postured.mqtt import discovery
+from postured.mqtt.commands import parse_command
+from postured.mqtt.topics import Topics
+from postured.sensor_config import SensorConfig
+from tests.mqtt.helpers import fast_config
+
+CFG = fast_config(1883, base_topic="home/posture", discovery_prefix="ha", state_interval_s=20.0)
+SENSOR = SensorConfig(id="desk-1", name="Desk clip", mount="upper_back")
+T = Topics("home/posture")
+
+# Per platform: keys Home Assistant needs to build a working entity of that type.
+REQUIRED = {
+    "sensor": {"state_topic", "value_template"},
+    "binary_sensor": {"state_topic", "value_template", "payload_on", "payload_off"},
+    "event": {"state_topic", "event_types"},
+    "button": {"command_topic", "payload_press"},
+    "switch": {"command_topic", "state_topic", "payload_on", "payload_off"},
+}
+
+
+@pytest.fixture
+def announced() -> tuple[str, dict[str, Any]]:
+    topic, payload = discovery.device_config(CFG, SENSOR, "1.2.3")
+    # What goes on the wire is JSON; test the parsed form.
+    return topic, json.loads(json.dumps(payload))
+
+
+def test_topic_and_device_blocks(announced: tuple[str, dict[str, Any]]) -> None:
+    topic, p = announced
+    assert topic == "ha/device/postured_desk-1/config"
+    assert re.fullmatch(r"[a-zA-Z0-9_-]+", topic.split("/")[2])
+    assert set(p) >= {"dev", "o", "cmps"}
+    assert p["dev"] == {
+        "identifiers": ["postured_desk-1"],
+        "name": "Desk clip",
+        "model": "Posture clip (upper back)",
+        "manufacturer": "posture-reminder",
+        "sw_version": "1.2.3",
+    }
+    assert p["o"]["name"] == "posture-reminder"
+    assert p["o"]["sw_version"] == "1.2.3"
+
+
+def test_every_component_has_platform_fields_unique_id_and_availability(
+    announced: tuple[str, dict[str, Any]],
+) -> None:
+    _, p = announced
+    cmps = p["cmps"]
+    ids = [c["unique_id"] for c in cmps.values()]
+    assert len(ids) == len(set(ids)) == len(cmps)
+    for key, c in cmps.items():
+        assert re.fullmatch(r"[a-zA-Z0-9_-]+", key)
+        assert re.fullmatch(r"[a-zA-Z0-9_-]+", c["unique_id"])
+        assert REQUIRED[c["p"]] <= set(c), (key, REQUIRED[c["p"]] - set(c))
+        assert c["availability_mode"] == "all"
+        assert [a["topic"] for a in c["availability"]] == [
+            "home/posture/status",
+            "home/posture/desk-1/availability",
+        ]
+        assert all(a["payload_not_available"] == "offline" for a in c["availability"])
+
+
+def test_the_entities_the_issue_lists(announced: tuple[str, dict[str, Any]]) -> None:
+    _, p = announced
+    c = p["cmps"]
+    assert c["posture"]["device_class"] == "enum"
+    assert c["posture"]["options"] == [x.value for x in Posture]
+    assert c["trunk_angle"]["state_class"] == "measurement_angle"
+    assert c["trunk_angle"]["unit_of_measurement"] == "°"
+    assert c["sitting_since"]["device_class"] == "timestamp"
+    assert c["rssi"]["entity_category"] == "diagnostic"
+    assert c["rssi"]["device_class"] == "signal_strength"
+    assert c["slouching"]["p"] == "binary_sensor"
+    assert c["slouching"]["device_class"] == "problem"
+    assert c["alert"]["p"] == "event"
+    assert c["alert"]["event_types"] == [k.value for k in AlertKind]
+    assert c["battery"]["device_class"] == "battery"
+    assert c["battery"]["unit_of_measurement"] == "%"
+    assert c["calibrate"]["p"] == c["snooze"]["p"] == "button"
+    assert c["pause"]["p"] == "switch"
+    for key in ("sitting_today", "longest_sitting_today", "alerts_today", "breaks_today"):
+        assert c[key]["state_topic"] == T.stats("desk-1")
+
+
+def test_state_entities_expire_and_others_do_not(announced: tuple[str, dict[str, Any]]) -> None:
+    _, p = announced
+    for key, c in p["cmps"].items():
+        if c.get("state_topic") == T.state("desk-1") and c["p"] != "switch":
+            assert c["expire_after"] == 60, key  # 3 x 20 s
+            assert c["expire_after"] > CFG.state_interval_s
+        else:
+            assert "expire_after" not in c, key
+
+
+def test_topics_are_the_ones_the_bridge_uses(announced: tuple[str, dict[str, Any]]) -> None:
+    _, p = announced
+    c = p["cmps"]
+    assert c["alert"]["state_topic"] == T.alert("desk-1") == "home/posture/desk-1/alert"
+    assert c["posture"]["state_topic"] == T.state("desk-1") == "home/posture/desk-1/state"
+    for key, name in (("calibrate", "calibrate"), ("snooze", "snooze"), ("pause", "pause")):
+        topic = c[key]["command_topic"]
+        assert T.parse_command(topic) == ("desk-1", name)
+
+
+def test_button_and_switch_payloads_are_valid_commands(
+    announced: tuple[str, dict[str, Any]],
+) -> None:
+    _, p = announced
+    c = p["cmps"]
+    assert parse_command("desk-1", "calibrate", c["calibrate"]["payload_press"].encode()).name == (
+        "calibrate"
+    )
+    snooze = parse_command("desk-1", "snooze", c["snooze"]["payload_press"].encode())
+    assert snooze.minutes == CFG.snooze_button_min
+    on = parse_command("desk-1", "pause", c["pause"]["payload_on"].encode())
+    off = parse_command("desk-1", "pause", c["pause"]["payload_off"].encode())
+    assert (on.name, off.name) == ("pause", "resume")
+
+
+def test_clear_is_an_empty_payload_on_the_same_topic() -> None:
+    assert discovery.device_clear("ha", "desk-1") == ("ha/device/postured_desk-1/config", "")

@@ -1,0 +1,106 @@
+"""Backoff, state throttling, topics and payloads (pure parts)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from postured.core.events import AlertKind
+from postured.mqtt.backoff import Backoff
+from postured.mqtt.throttle import StateThrottle
+from postured.mqtt.topics import Topics, alert_payload, dumps, significant, state_payload
+from tests.mqtt.helpers import make_alert, make_state
+
+
+@given(seed=st.integers(0, 2**32), lo=st.floats(0.05, 5), hi=st.floats(5, 600))
+def test_backoff_doubles_within_jitter_and_caps(seed: int, lo: float, hi: float) -> None:
+    b = Backoff(lo, hi, random.Random(seed))
+    for n in range(40):
+        base = min(hi, lo * 2**n)
+        d = b.next_delay()
+        assert base / 2 <= d <= base
+    b.reset()
+    assert lo / 2 <= b.next_delay() <= lo
+
+
+def test_backoff_jitter_spreads_clients() -> None:
+    delays = {round(Backoff(1, 60, random.Random(s)).next_delay(), 6) for s in range(20)}
+    assert len(delays) == 20
+
+
+def test_throttle_sends_changes_at_once_but_spaced() -> None:
+    th: StateThrottle[str] = StateThrottle(interval_s=30.0, min_gap_s=1.0)
+    th.offer("desk", "upright")
+    assert th.due(0.0) == ["desk"]
+    th.sent("desk", 0.0)
+    th.offer("desk", "forward")
+    assert th.due(0.5) == []
+    assert th.next_deadline() == 1.0
+    assert th.due(1.0) == ["desk"]
+
+
+def test_throttle_repeats_unchanged_state_only_at_the_interval() -> None:
+    th: StateThrottle[str] = StateThrottle(interval_s=30.0, min_gap_s=1.0)
+    th.offer("desk", "upright")
+    th.sent("desk", 0.0)
+    sent = 0
+    for k in range(1, 50 * 60):  # one minute of 50 Hz offers, nothing significant changes
+        now = k / 50
+        th.offer("desk", "upright")
+        if th.due(now):
+            th.sent("desk", now)
+            sent += 1
+    assert sent == 1  # at 30 s
+    assert th.next_deadline() == 60.0
+
+
+def test_throttle_does_not_repeat_without_a_fresh_offer() -> None:
+    th: StateThrottle[str] = StateThrottle(interval_s=5.0)
+    th.offer("desk", "a")
+    th.sent("desk", 0.0)
+    assert th.due(100.0) == []
+    assert th.next_deadline() is None
+
+
+def test_topics_parse_only_command_topics() -> None:
+    t = Topics("a/b")
+    assert t.parse_command("a/b/desk/cmd/snooze") == ("desk", "snooze")
+    for bad in ("a/b/desk/cmd/snooze/reply", "a/b/desk/state", "x/desk/cmd/snooze", "a/b//cmd/x"):
+        assert t.parse_command(bad) is None
+
+
+@pytest.mark.parametrize("kind", list(AlertKind))
+def test_alert_payload_fields(kind: AlertKind) -> None:
+    a = make_alert(3, kind=kind)
+    d = json.loads(dumps(alert_payload(a)))
+    assert d["event_type"] == d["kind"] == kind.value
+    assert d["id"] == "alert-0003"
+    assert d["stretch"]["id"] == "chest_opener"
+    assert d["stretch"]["steps"] == list(a.stretch.steps)
+    assert d["time"] == "2025-10-09T08:53:23.000+00:00"
+    assert d["duration_s"] == 64.0
+    assert d["angle_deg"] == (24.5 if kind is AlertKind.FORWARD_HEAD else None)
+
+
+def test_state_payload_and_significance() -> None:
+    s = make_state()
+    d = state_payload(s, {"battery": 81, "rssi": -70})
+    assert d["battery"] == 81
+    assert d["rssi"] == -70
+    assert d["updated"] == "2025-10-09T08:53:20.000+00:00"
+    assert d["posture"] == "upright"
+    moved = state_payload(
+        make_state(angle_deg=9.0, sitting_minutes=11.0), {"rssi": -71, "battery": 81}
+    )
+    assert significant(moved) == significant(d)
+    slouched = state_payload(make_state(slouching=True), {"battery": 81, "rssi": -70})
+    assert significant(slouched) != significant(d)
+
+
+def test_non_finite_numbers_become_null() -> None:
+    d = json.loads(dumps(state_payload(make_state(angle_deg=float("nan")), {})))
+    assert d["angle_deg"] is None
