@@ -291,5 +291,45 @@ def test_unknown_keys_are_always_refused(key: str) -> None:
         return
     with pytest.raises(ConfigError) as info:
         cfgmod.from_mapping(doc)
-    assert info.value.key == f"mqtt.{key}"
+    assert info.value.key == f"mqtt.{cfgmod.key_text(key)}"
     assert "unknown key" in info.value.reason
+
+
+SECTIONS = [name for name, _, _ in cfgmod.sections()]
+KEYS = sorted({k for keys in cfgmod.defaults().values() for k in keys})
+toml_scalars = (
+    st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["sim", "ble", "5", "3.1.1", "collar", "22:00-07:00", "desk", "info"])
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=6,
+)
+tables = st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), toml_values, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(SECTIONS) | st.text(max_size=8),
+        tables | st.lists(tables, max_size=3) | toml_scalars,
+        max_size=5,
+    )
+)
+def test_any_document_gives_a_config_or_a_config_error(doc: dict[str, Any]) -> None:
+    """Whatever the file holds, the loader answers with a Config or a ConfigError naming keys."""
+    try:
+        cfg = cfgmod.from_mapping(doc)
+    except ConfigError as e:
+        for p in getattr(e, "problems", [e]):
+            assert p.reason
+            assert any(p.key.startswith(cfgmod.key_text(k)) for k in doc), str(p)
+    else:
+        assert isinstance(cfg, Config)

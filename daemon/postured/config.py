@@ -400,8 +400,16 @@ _BAD = object()
 _SIM_DEFAULTS = SensorConfig(id="x")
 
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def key_text(key: str) -> str:
+    """A key as TOML writes it: bare when it can be, else quoted."""
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
 def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
+    return f"{prefix}.{key_text(key)}" if prefix else key_text(key)
 
 
 def _choices(choices: tuple[Any, ...]) -> str:
