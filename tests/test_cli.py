@@ -101,6 +101,25 @@ def test_bad_config_as_a_real_process_exits_78(tmp_path: Path) -> None:
     assert "25, 50, 100" in out.stderr
 
 
+def test_config_error_under_journald_has_error_priority(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[alerts]\nescalate = 'yes'\n")
+    with (tmp_path / "stderr").open("w+") as err:
+        st = os.fstat(err.fileno())
+        proc = subprocess.run(
+            [sys.executable, "-m", "postured", "-c", str(bad), "run"],
+            stderr=err,
+            env={**os.environ, "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"},
+            timeout=30,
+            check=False,
+        )
+        err.seek(0)
+        lines = err.read().splitlines()
+    assert proc.returncode == 78
+    assert lines[0].startswith("<3>postured: configuration error: ")
+    assert "alerts.escalate" in lines[0]
+
+
 def test_check_config_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["check-config", str(ROOT / "config" / "postured.toml")]) == 0
     out = capsys.readouterr().out

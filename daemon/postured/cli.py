@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except PosturedError as e:
-        print(f"postured: {e}", file=sys.stderr)
+        error(f"postured: {e}")
         return EX_UNAVAILABLE if isinstance(e, BrokerError) else EX_FAILURE
 
 
@@ -158,15 +158,21 @@ def load_config(path: str | None) -> Config:
     return configmod.load(found) if found is not None else Config()
 
 
+def error(text: str, *, priority: int = 3) -> None:
+    """A message for the user on stderr; with the journal's priority prefix under systemd."""
+    prefix = f"<{priority}>" if logsetup.journal_stream(sys.stderr) else ""
+    print(f"{prefix}{text}", file=sys.stderr, flush=True)
+
+
 def report_config_error(e: ConfigError) -> int:
     problems = e.problems if isinstance(e, ConfigInvalid) else (e,)
     for p in problems:
-        print(f"postured: configuration error: {p}", file=sys.stderr)
+        error(f"postured: configuration error: {p}")
     if any(p.key for p in problems):
-        print(
+        error(
             "postured: `postured check-config --defaults` lists every key, its default "
             "and what it accepts",
-            file=sys.stderr,
+            priority=6,
         )
     return EX_CONFIG
 
@@ -278,16 +284,15 @@ def daemon_command(args: argparse.Namespace, config: Config) -> int:
     sensor: str = args.sensor
     known = [s.id for s in config.sensors]
     if known and sensor not in known:
-        print(
+        error(
             f"postured: no sensor {sensor!r} in {config.source_path or 'the configuration'}; "
-            f"configured: {', '.join(known)}",
-            file=sys.stderr,
+            f"configured: {', '.join(known)}"
         )
         return EX_USAGE
     payload: dict[str, Any] = {"request_id": uuid.uuid4().hex}
     if args.command == "snooze":
         if not 1 <= args.minutes <= 240:
-            print("postured: snooze takes 1 to 240 minutes", file=sys.stderr)
+            error("postured: snooze takes 1 to 240 minutes")
             return EX_USAGE
         payload["minutes"] = args.minutes
     timeout = args.timeout
@@ -305,7 +310,7 @@ def daemon_command(args: argparse.Namespace, config: Config) -> int:
         logging.getLogger("postured.mqtt").setLevel(logging.WARNING)
     reply = asyncio.run(request(config, sensor, args.command, payload, timeout))
     if not reply.get("ok"):
-        print(f"postured: {sensor}: {args.command} refused: {reply.get('error')}", file=sys.stderr)
+        error(f"postured: {sensor}: {args.command} refused: {reply.get('error')}")
         return EX_FAILURE
     print(f"{sensor}: {args.command} done")
     state = reply.get("state")
