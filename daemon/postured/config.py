@@ -220,7 +220,8 @@ class _Checker:
             tp = hints[name]
             if name not in raw:
                 if _is_required(f, tp):
-                    self.fail(key, f"missing; {f.metadata.get('help') or 'required'}")
+                    what = f.metadata.get("help")
+                    self.fail(key, "is required" + (f" ({what}); add it" if what else ""))
                     ok = False
                 continue
             value = self.value(f, tp, raw[name], key)
@@ -285,11 +286,12 @@ class _Checker:
             return _BAD
         pattern = meta.get("pattern")
         if pattern is not None and re.fullmatch(pattern, raw) is None:
-            help_ = meta.get("help") or ""
+            what = meta.get("help") or ""
             self.fail(
                 key,
-                f"{_toml_value(raw)} does not match the expected form {pattern}"
-                + (f" ({help_})" if help_ else ""),
+                f"{_toml_value(raw)} is not valid"
+                + (f" for this key ({what})" if what else "")
+                + f"; expected the form {pattern}",
             )
             return _BAD
         return raw
