@@ -301,6 +301,7 @@ class Daemon:
         tick_s: float = 1.0,
         idle_s: float = 2.0,
         persist_s: float = 60.0,
+        ready_wait_s: float = 2.0,
         reload: Callable[[str], Config] | None = None,
     ) -> None:
         self.config = config
@@ -315,6 +316,7 @@ class Daemon:
         self.tick_s = tick_s
         self.idle_s = idle_s
         self.persist_s = persist_s
+        self.ready_wait_s = ready_wait_s
         self._reload_fn = reload
         self.sensors: dict[str, SensorRuntime] = {}
         self.sink: EventSink | None = None
@@ -428,22 +430,28 @@ class Daemon:
                         name="watchdog",
                     )
                 tg.create_task(self._control(), name="control")
-                self._announce_ready(sink)
+                await self._announce_ready(sink)
         except* _EndSession as eg:
             first = eg.exceptions[0]
             assert isinstance(first, _EndSession)
             outcome = first.outcome
         return outcome
 
-    def _announce_ready(self, sink: EventSink) -> None:
+    async def _announce_ready(self, sink: EventSink) -> None:
+        """READY=1 (again after a reload) once the broker answered or a short wait passed.
+
+        A broker that is down does not hold start-up back: the bridge retries and queues.
+        """
+        if isinstance(sink, HasConnection):
+            deadline = time.monotonic() + self.ready_wait_s
+            # The sink exposes a flag, not an event, so poll it briefly.
+            while not sink.connected and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
         text = self._status_text(sink)
         self._status = text
-        if not self._notified_ready:
-            self._notified_ready = True
-            self.notifier.ready(text)
-            log.info("ready: %s", text)
-        else:
-            self.notifier.status(text)
+        self.notifier.ready(text)
+        log.info("%s: %s", "reloaded" if self._notified_ready else "ready", text)
+        self._notified_ready = True
         self.ready.set()
 
     # -- tasks --

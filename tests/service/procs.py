@@ -132,13 +132,16 @@ class NotifySocket:
                 return self.messages
             self.messages.append((time.monotonic(), data.decode()))
 
-    def wait_for(self, pred: Callable[[str], bool], within: float = 10.0) -> tuple[float, str]:
+    def wait_for(
+        self, pred: Callable[[str], bool], within: float = 10.0, *, after: float = 0.0
+    ) -> tuple[float, str]:
+        """The first message (received after ``after``) that ``pred`` accepts."""
         deadline = time.monotonic() + within
         seen = 0
         while time.monotonic() < deadline:
             msgs = self.drain()
             for stamp, m in msgs[seen:]:
-                if pred(m):
+                if stamp > after and pred(m):
                     return stamp, m
             seen = len(msgs)
             time.sleep(0.01)

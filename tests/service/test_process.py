@@ -107,7 +107,7 @@ def test_systemd_notify_ready_status_watchdog_and_a_stalled_loop(
         with running(tmp_path / "run", "run", "-c", str(cfg), env=env) as d:
             _, ready = notify.wait_for(lambda m: m.startswith("READY=1"), within=15)
             assert "STATUS=" in ready
-            notify.wait_for(lambda m: m == "STATUS=1 sensor connected, broker up")
+            notify.wait_for(lambda m: "STATUS=1 sensor connected, broker up" in m)
             for _ in range(3):
                 notify.wait_for(lambda m: m == "WATCHDOG=1")
             d.signal(signal.SIGUSR1)  # the debug hook blocks the event loop for 2 s
@@ -145,8 +145,9 @@ def test_sighup_reloads_and_an_invalid_file_keeps_the_running_config(
             assert "forward_hold_s" in d.stderr()
             path.write_text(good + "\n[alerts]\nforward_hold_s = 30\n")
             d.signal(signal.SIGHUP)
-            notify.wait_for(lambda m: m.startswith("RELOADING=1"))
+            reloading, _ = notify.wait_for(lambda m: m.startswith("RELOADING=1"))
             d.wait_output("configuration reloaded", stream="stderr")
+            notify.wait_for(lambda m: m.startswith("READY=1"), after=reloading)
             assert d.proc.poll() is None
             d.signal(signal.SIGTERM)
             assert d.wait(10) == 0
