@@ -12,6 +12,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from postured.config import Config
+from postured.core.config import AlertConfig, DetectionConfig
 from postured.dashboard.bus import MemoryBus, Message
 from postured.dashboard.config import DashboardConfig
 from postured.dashboard.server import Dashboard
@@ -21,6 +22,9 @@ from postured.sensor_config import SensorConfig
 
 def make_config(**dashboard: object) -> Config:
     return Config(
+        # Thresholds spelled out: the page's figures are checked against these.
+        detection=DetectionConfig(forward_enter_deg=20.0, forward_exit_deg=14.0),
+        alerts=AlertConfig(sitting_limit_min=45.0),
         mqtt=MqttConfig(username="dash-user", password_file=""),
         dashboard=DashboardConfig(**{"command_timeout_s": 1.0, **dashboard}),  # type: ignore[arg-type]
         sensors=(SensorConfig(id="desk", name="Desk chair"),),

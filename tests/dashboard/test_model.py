@@ -162,3 +162,18 @@ def test_any_bytes_on_any_topic_never_raise(topic: str, payload: bytes) -> None:
     c = m.counters
     assert c.messages == 1
     assert c.malformed + c.ignored == (0 if out and out[0]["type"] != "counters" else 1)
+
+
+def test_a_reply_state_updates_the_view_but_keeps_the_battery() -> None:
+    m = model()
+    feed(m, "desk/state", samples.state(T, battery=64))
+    bare = json.loads(samples.state(T + 1, paused=True))
+    for k in ("battery", "rssi", "updated"):
+        del bare[k]  # the daemon's reply carries SensorState.to_dict() only
+    reply = {"ok": True, "command": "pause", "request_id": "r", "state": bare}
+    out = feed(m, "desk/cmd/pause/reply", json.dumps(reply).encode())
+    assert [u["type"] for u in out] == ["reply", "state"]
+    st = m.sensors["desk"].state
+    assert st is not None
+    assert st["paused"] is True
+    assert st["battery"] == 64

@@ -21,6 +21,7 @@ from postured.dashboard.payloads import PayloadError, Route
 log = logging.getLogger(__name__)
 
 Update = dict[str, Any]
+_LINK_FIELDS = ("battery", "rssi", "updated")
 
 
 @dataclass
@@ -131,9 +132,19 @@ class DashboardModel:
         body = payloads.decode_json(payload)
         if route.kind == "reply":
             data = payloads.reply(body)
-            return [
+            out = [
                 {"type": "reply", "sensor": route.sensor, "command": route.command, "data": data}
             ]
+            if data["state"] is not None:
+                # The reply's state is the bare core snapshot: keep the link fields we have.
+                view = self._sensor(route.sensor)
+                old = view.state or {}
+                st = {
+                    k: old.get(k) if v is None and k in _LINK_FIELDS else v
+                    for k, v in data["state"].items()
+                }
+                out += self._state(view, st, now)
+            return out
         on = {
             "state": self._on_state,
             "stats": self._on_stats,
@@ -151,7 +162,9 @@ class DashboardModel:
         return out
 
     def _on_state(self, view: SensorView, body: dict[str, Any], now: float) -> list[Update]:
-        st = payloads.state(body)
+        return self._state(view, payloads.state(body), now)
+
+    def _state(self, view: SensorView, st: dict[str, Any], now: float) -> list[Update]:
         out = [self._set(view, "state", st)]
         if st["posture"] != view.last_posture:
             out += self._record(

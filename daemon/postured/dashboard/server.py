@@ -263,8 +263,6 @@ class Dashboard:
             return _error(503, f"cannot reach the MQTT broker: {e}")
         finally:
             self.replies.close(request_id)
-        if reply["state"] is not None:
-            self.broadcast({"type": "state", "sensor": sensor, "data": reply["state"]})
         # A refusal is the daemon's answer, not a failed request: 200 with ok false.
         return web.json_response(reply)
 

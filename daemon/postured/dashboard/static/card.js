@@ -30,6 +30,11 @@ function markDone(id) {
   }
 }
 
+export function firstSentence(text) {
+  const m = /^.*?[.!?](?=\s|$)/s.exec(text);
+  return m ? m[0] : text;
+}
+
 export class SensorCard {
   constructor(view, ctx) {
     this.ctx = ctx; // { config, send(sensor, command, body), daemonOnline() }
@@ -140,7 +145,8 @@ export class SensorCard {
       this.f.posture.textContent = postureWord(st.posture);
       const parts = [];
       if (st.posture === "forward") parts.push("rounded shoulders");
-      if (fwd !== null) parts.push(`${degrees(fwd)} ${fwd >= 0 ? "forward" : "back"} of neutral`);
+      if (fwd !== null && Math.abs(fwd) < 1) parts.push("level with your neutral");
+      else if (fwd !== null) parts.push(`${degrees(fwd)} ${fwd >= 0 ? "forward" : "back"} of neutral`);
       if (isNum(st.side_deg) && Math.abs(st.side_deg) >= 5) parts.push(`${degrees(st.side_deg)} to the side`);
       if (!st.calibrated) parts.push("calibrate to measure against your neutral");
       this.f.angle.textContent = parts.join(" · ");
@@ -205,7 +211,9 @@ export class SensorCard {
     const when = isNum(al.t) ? ` · ${clock(al.t)}` : "";
     const level = al.level > 1 ? ` · reminder ${al.level}` : "";
     this.f["alert-kind"].textContent = `${kindWord(al.kind)}${level}${when}`;
-    this.f["alert-message"].textContent = al.message;
+    // What to change first is the message's first sentence; the stretch follows below.
+    this.f["alert-message"].textContent = firstSentence(al.message);
+    this.f["alert-message"].title = al.message;
     this.f["stretch-name"].textContent = al.stretch.name;
     this.f["stretch-targets"].textContent = al.stretch.targets ? `Targets: ${al.stretch.targets}` : "";
     this.f["stretch-steps"].replaceChildren(

@@ -25,7 +25,7 @@ export function buildSegments(items, state) {
         current = it;
         break;
       case "sitting_start":
-        sitStart = it.t;
+        sitStart = isNum(it.start) ? it.start : it.t;
         break;
       case "sitting_end": {
         const from = isNum(it.start) ? it.start : sitStart ?? it.t - (it.duration_s || 0);
