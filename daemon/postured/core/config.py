@@ -13,21 +13,95 @@ from postured.settings import setting
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DetectionConfig:
     forward_enter_deg: float = setting(
-        20.0,
+        15.0,
         min=5.0,
         max=60.0,
         unit="deg",
         help="forward tilt against neutral that starts a forward-head episode",
     )
     forward_exit_deg: float = setting(
-        14.0,
+        10.0,
         min=2.0,
         max=60.0,
         unit="deg",
         help="forward tilt under which the episode ends (hysteresis; below enter)",
     )
+    upper_back_scale: float = setting(
+        0.6,
+        min=0.2,
+        max=1.5,
+        help="share of the collar's forward tilt an upper-back clip sees; "
+        "the forward thresholds are scaled by it for sensors with mount = upper_back",
+    )
+    recline_deg: float = setting(
+        15.0, min=5.0, max=60.0, unit="deg", help="backward tilt against neutral read as reclined"
+    )
+    side_deg: float = setting(
+        15.0, min=5.0, max=60.0, unit="deg", help="sideways tilt against neutral read as a lean"
+    )
+    lying_deg: float = setting(
+        60.0, min=30.0, max=85.0, unit="deg", help="tilt from neutral beyond which one is lying"
+    )
+    posture_min_s: float = setting(
+        5.0,
+        min=1.0,
+        max=120.0,
+        unit="s",
+        help="a posture must last this long before it is reported (a glance is not a change)",
+    )
+    still_mg: float = setting(
+        25.0,
+        min=5.0,
+        max=200.0,
+        unit="mg",
+        help="detrended movement (RMS over one second) under which a second is still",
+    )
+    walk_mg: float = setting(
+        90.0, min=30.0, max=500.0, unit="mg", help="movement RMS from which a second may be gait"
+    )
     calibration_hold_s: float = setting(
         5.0, min=2.0, max=30.0, unit="s", help="how long to hold still for a calibration"
+    )
+    auto_calibration_s: float = setting(
+        30.0,
+        min=10.0,
+        max=600.0,
+        unit="s",
+        help="still, worn, steady seconds that propose a calibration when none exists",
+    )
+    worn_window_s: float = setting(
+        30.0,
+        min=10.0,
+        max=300.0,
+        unit="s",
+        help="still seconds without body micro-motion before the sensor is taken as off body",
+    )
+    worn_ratio: float = setting(
+        2.0,
+        min=1.1,
+        max=20.0,
+        help="slow variance over what sensor noise explains, above which it is on a body",
+    )
+    transition_m: float = setting(
+        0.15,
+        min=0.05,
+        max=1.0,
+        unit="m",
+        help="vertical travel of the sensor that makes a stand-up or a sit-down",
+    )
+    stand_still_max_s: float = setting(
+        600.0,
+        min=60.0,
+        max=7200.0,
+        unit="s",
+        help="standing still longer than this without a sit-down seen is taken as sitting",
+    )
+    remount_deg: float = setting(
+        30.0,
+        min=10.0,
+        max=120.0,
+        unit="deg",
+        help="orientation change across a handling burst that flags a remount",
     )
     break_min_s: float = setting(
         60.0,
@@ -35,6 +109,20 @@ class DetectionConfig:
         max=1800.0,
         unit="s",
         help="walking or standing activity that counts as a break",
+    )
+    offbody_break_min: float = setting(
+        5.0,
+        min=1.0,
+        max=240.0,
+        unit="min",
+        help="sensor off the body this long ends the sitting bout (a data gap never does)",
+    )
+    gap_s: float = setting(
+        3.0,
+        min=1.0,
+        max=60.0,
+        unit="s",
+        help="seconds without samples that make a data gap",
     )
 
 

@@ -94,6 +94,7 @@ class WornChanged(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SittingStarted(Event):
     event: ClassVar[str] = "sitting_start"
+    start: float | None = None  # when the bout began (``t`` is when it was recognised)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,10 +113,46 @@ class BreakTaken(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Transition(Event):
+    """A sit-to-stand (``stand_up``) or stand-to-sit (``sit_down``) movement."""
+
+    event: ClassVar[str] = "transition"
+    kind: str  # "stand_up" or "sit_down"
+    rise_m: float  # vertical travel of the sensor, up positive
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SamplesDropped(Event):
+    """Input samples that could not be used (NaN, out of order); the rest were kept."""
+
+    event: ClassVar[str] = "dropped"
+    count: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snoozed(Event):
+    event: ClassVar[str] = "snoozed"
+    until: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Paused(Event):
+    event: ClassVar[str] = "paused"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resumed(Event):
+    event: ClassVar[str] = "resumed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Calibrated(Event):
     event: ClassVar[str] = "calibrated"
     source: str  # "command" or "auto"
     gravity: tuple[float, float, float]  # neutral gravity direction in the sensor frame
+    forward: tuple[float, float, float] | None = None  # forward-tilt axis, sensor frame
+    forward_source: str = ""  # how the forward axis was found (docs/detection.md)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

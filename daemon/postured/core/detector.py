@@ -1,0 +1,1039 @@
+"""The detection core: sample chunks in, events out (sans-I/O).
+
+Two stages. :mod:`postured.core.epochs` reduces samples to one-second epochs; this module
+labels the epochs with vectorised numpy (activity, worn, posture, with hysteresis and
+minimum durations carried across chunks) and then runs a small state machine over the
+points where a label changes or a timer expires, so the Python loop runs per change, not
+per sample or per second. docs/detection.md describes the rules and their defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, tzinfo
+
+import numpy as np
+import numpy.typing as npt
+
+from postured.core import epochs as ep_mod
+from postured.core.calibration import Calibration, perpendicular, unit
+from postured.core.clock import QuietHours, local_day, next_midnight
+from postured.core.config import AlertConfig, DetectionConfig
+from postured.core.epochs import EPOCH_S, EpochAccumulator, Epochs
+from postured.core.events import (
+    Activity,
+    ActivityChanged,
+    Alert,
+    AlertKind,
+    BreakTaken,
+    Calibrated,
+    CalibrationRejected,
+    DailyStats,
+    DayRolledOver,
+    Event,
+    Paused,
+    Posture,
+    PostureChanged,
+    RemountSuspected,
+    Resumed,
+    SamplesDropped,
+    SensorState,
+    SittingEnded,
+    SittingStarted,
+    Snoozed,
+    Transition,
+    WornChanged,
+)
+from postured.core.labels import debounce, ffill, rolling_count, rolling_sum, run_lengths
+from postured.core.messages import alert_message
+from postured.core.stats import StatsAccumulator
+from postured.core.stretches import StretchPicker
+
+log = logging.getLogger(__name__)
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+G = 9.80665  # m/s^2 per g
+POSTURES = (
+    Posture.UNKNOWN,
+    Posture.UPRIGHT,
+    Posture.FORWARD,
+    Posture.RECLINED,
+    Posture.SIDE_LEAN,
+    Posture.LYING,
+)
+UNKNOWN, UPRIGHT, FORWARD, RECLINED, SIDE, LYING = range(6)
+ACTIVITIES = (Activity.STILL, Activity.ACTIVE, Activity.WALKING)
+STILL, ACTIVE, WALKING = range(3)
+ACTIVITY_MIN_EPOCHS = 3  # a new activity must last 3 s: one busy second is not a walk
+LEAN_LEARN_EPOCHS = 10  # a forward tilt held 10 s teaches the forward axis
+LEAN_CONE_COS = 0.5  # ... if within 60 deg of the axis assumed so far
+STEADY_VAR = math.sin(math.radians(2.0)) ** 2  # auto-calibration: epochs within ~2 deg
+SHORT_RUN = 6  # epochs: a movement this short between two still spells is one gesture
+HIST = 8  # epochs kept for transition integration windows
+FLEXION_DEG = 12.0  # trunk flexion seen at the end of a walk that means sitting down
+REMOUNT_BURST_G = 0.1  # handling the clip shakes it; a slow lean does not
+CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
+INF = math.inf
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class _Run:
+    """The current movement spell (consecutive non-still epochs)."""
+
+    start_k: int
+    before_mean: F64 | None  # mean reading of the still epoch before it
+    before_norm: float
+    peak: float = 0.0
+    walked: bool = False
+
+
+@dataclass(slots=True)
+class _Block:
+    """Labels of the epochs of one chunk (index 0 = first new epoch)."""
+
+    ep: Epochs
+    act: I64
+    worn: B
+    still: B
+    gap_before: B
+    autocal: B
+    autocal_mean: F64
+    candidates: dict[int, list[tuple[str, float, float]]]
+    post: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    tilt: F64 = field(default_factory=lambda: np.zeros(0))
+    fwd: F64 = field(default_factory=lambda: np.zeros(0))
+    side: F64 = field(default_factory=lambda: np.zeros(0))
+    lean_at: int = -1
+    lean_dir: F64 | None = None
+    # Per-epoch carries, so labelling can restart mid-chunk after a calibration change.
+    raw: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    raw_run: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    fstate: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    lean_run: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    change: B = field(default_factory=lambda: np.zeros(0, bool))
+
+
+class Detector:
+    """One sensor's detection and alert policy. Not thread-safe."""
+
+    def __init__(  # noqa: PLR0915 - the state is listed in one place on purpose
+        self,
+        sensor_id: str,
+        detection: DetectionConfig,
+        alerts: AlertConfig,
+        *,
+        calibration: Calibration | None = None,
+        stats: DailyStats | None = None,
+        tz: tzinfo = UTC,
+        new_id: Callable[[], str] = _new_id,
+        mount: str = "collar",
+    ) -> None:
+        self.sensor_id = sensor_id
+        if mount == "upper_back":
+            # The upper back sees only part of the collar's forward-head tilt.
+            k = detection.upper_back_scale
+            detection = replace(
+                detection,
+                forward_enter_deg=detection.forward_enter_deg * k,
+                forward_exit_deg=detection.forward_exit_deg * k,
+            )
+        self.cfg = detection
+        self.acfg = alerts
+        self.tz = tz
+        self._new_id = new_id
+        self._quiet = QuietHours(alerts.quiet_hours, tz)
+        self._picker = StretchPicker()
+        self._cal = calibration
+        self._needs_cal = calibration is None
+        self._autocal_after = -INF
+        self._stats = StatsAccumulator.restore(stats) if stats else None
+        self._next_midnight = INF
+        self._accum = EpochAccumulator()
+        self._hist = ep_mod.empty()
+        self._hist_still = np.zeros(0, bool)
+        self._hist_worn = np.zeros(0, bool)
+        # Carries of the vectorised labels.
+        self._still_run = (-1, 0)  # (still as int, run length) at the end of the last chunk
+        self._act_carry = (-1, 0, STILL)
+        self._worn_carry = 0
+        self._fwd_carry = 0
+        self._post_last_raw = UNKNOWN
+        self._post_carry = (-1, 0, UNKNOWN)
+        self._lean_run = 0
+        self._angles_carry = (math.nan, math.nan, math.nan)
+        self._last_te = -INF
+        self._prev_key = -1
+        self._run: _Run | None = None
+        # State machine.
+        self.posture = Posture.UNKNOWN
+        self.activity = Activity.STILL
+        self.worn = False
+        self.sitting = False
+        self.bout_start: float | None = None
+        self.bout_excluded = 0.0
+        self._bout_alerts = 0
+        self._last_sit_alert = -INF
+        self._nonsit_since: float | None = None
+        self._stand_still_since: float | None = None
+        self._notworn_since: float | None = None
+        self._fwd_since: float | None = None
+        self._fwd_episode_alert: float | None = None
+        self._last_fwd_alert = -INF
+        self._fwd_alerts_ignored = 0
+        self._sit_hold = -INF
+        self._fwd_hold = -INF
+        self._angle: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+        self._paused = False
+        self._snoozed_until = -INF
+        self._cmd_start: float | None = None
+        self._cmd_means: list[F64] = []
+        self._last_t = -INF
+        self._in_gap = False
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self._cal
+
+    @property
+    def stats(self) -> DailyStats:
+        if self._stats is None:
+            t = self._last_t if math.isfinite(self._last_t) else 0.0
+            return StatsAccumulator(local_day(t, self.tz)).snapshot()
+        return self._stats.snapshot()
+
+    def feed(self, t: npt.ArrayLike, acc: npt.ArrayLike) -> list[Event]:
+        """Process a chunk: ``t`` (N,) seconds, ``acc`` (N, 3) in g. Any chunking, same events."""
+        ta = np.asarray(t, dtype=np.float64).reshape(-1)
+        aa = np.asarray(acc, dtype=np.float64)
+        if aa.ndim != 2 or aa.shape[1] != 3 or aa.shape[0] != ta.shape[0]:
+            raise ValueError(f"feed needs t (N,) and acc (N, 3); got {ta.shape} and {aa.shape}")
+        out: list[Event] = []
+        if not len(ta):
+            return out
+        ok = np.isfinite(ta) & np.isfinite(aa).all(axis=1)
+        if not ok.all():
+            bad = int((~ok).sum())
+            out.append(SamplesDropped(t=self._event_t(ta), count=bad, reason="not a number"))
+            ta, aa = ta[ok], aa[ok]
+        if len(ta):
+            # Keep only samples later than every sample before them.
+            running = np.maximum.accumulate(np.r_[self._accum.last_t, ta])
+            ordered = ta > running[:-1]
+            if not ordered.all():
+                bad = int((~ordered).sum())
+                out.append(
+                    SamplesDropped(t=float(running[-1]), count=bad, reason="time went backwards")
+                )
+                ta, aa = ta[ordered], aa[ordered]
+        if not len(ta):
+            return out
+        self._last_t = float(ta[-1])
+        self._in_gap = False
+        if self._stats is None:
+            self._stats = StatsAccumulator(local_day(float(ta[0]), self.tz))
+        if not math.isfinite(self._next_midnight):
+            self._next_midnight = next_midnight(float(ta[0]), self.tz)
+            if self._stats.day != local_day(float(ta[0]), self.tz):
+                out.extend(self._rollover(float(ta[0])))
+        new = self._accum.push(ta, aa)
+        if len(new):
+            out.extend(self._process(new))
+        return out
+
+    def gap(self, t_start: float, t_end: float) -> list[Event]:
+        """Samples between the two times were lost. Epoch times show the hole; this only
+        marks the state until samples flow again."""
+        self._in_gap = t_end > self._last_t
+        return []
+
+    def tick(self, t: float) -> list[Event]:
+        """Time passes without samples: gap state, midnight, calibration timeout."""
+        out: list[Event] = []
+        if t - self._last_t > self.cfg.gap_s:
+            self._in_gap = True
+        while self._stats is not None and t >= self._next_midnight:
+            out.extend(self._rollover(self._next_midnight))
+        if (
+            self._cmd_start is not None
+            and t - self._cmd_start > CMD_TIMEOUT_S + self.cfg.calibration_hold_s
+        ):
+            self._cmd_start = None
+            out.append(
+                CalibrationRejected(
+                    t=t,
+                    reason="no samples arrived from the sensor; check that it is on and try again",
+                )
+            )
+        return out
+
+    def calibrate(self, t: float) -> list[Event]:
+        """Start a commanded calibration: the next few seconds must be still."""
+        self._cmd_start = t
+        self._cmd_means = []
+        return []
+
+    def snooze(self, t: float, minutes: float) -> list[Event]:
+        self._snoozed_until = t + minutes * 60.0
+        if self._stats is not None:
+            self._stats.snoozes += 1
+        return [Snoozed(t=t, until=self._snoozed_until)]
+
+    def pause(self, t: float) -> list[Event]:
+        self._paused = True
+        return [Paused(t=t)]
+
+    def resume(self, t: float) -> list[Event]:
+        self._paused = False
+        self._snoozed_until = -INF
+        self._sit_hold = self._fwd_hold = -INF
+        return [Resumed(t=t)]
+
+    def state(self, t: float) -> SensorState:
+        tilt, fwd, side = self._angle
+        calibrated = self._cal is not None and not self._needs_cal
+        return SensorState(
+            t=t,
+            posture=self.posture,
+            angle_deg=_num(tilt) if calibrated else None,
+            forward_deg=_num(fwd) if calibrated else None,
+            side_deg=_num(side) if calibrated else None,
+            activity=self.activity,
+            worn=self.worn,
+            calibrated=calibrated,
+            sitting=self.sitting,
+            sitting_since=self.bout_start,
+            sitting_minutes=round(self._sitting_clock(t) / 60.0, 2),
+            slouching=self._fwd_since is not None,
+            paused=self._paused,
+            snoozed_until=self._snoozed_until if self._snoozed_until > t else None,
+            in_gap=self._in_gap or t - self._last_t > self.cfg.gap_s,
+        )
+
+    # ------------------------------------------------------------------ labelling
+
+    def _event_t(self, ta: F64) -> float:
+        finite = ta[np.isfinite(ta)]
+        return float(finite.max()) if len(finite) else max(self._last_t, 0.0)
+
+    def _process(self, new: Epochs) -> list[Event]:
+        block = self._label(new)
+        out: list[Event] = []
+        self._relabel(block, 0, fresh=False)
+        i, n = 0, len(new)
+        while i < n:
+            j = self._next_change(block, i)
+            self._at_epoch(block, i, out)
+            self._span(block, i, j, out)
+            i = j
+        keep = max(HIST, self._window_epochs())
+        allp = Epochs.concat([self._hist, new])
+        self._hist = allp.slice(max(0, len(allp) - keep))
+        self._hist_still = np.r_[self._hist_still, block.still][-len(self._hist) :]
+        self._hist_worn = np.r_[self._hist_worn, block.worn][-len(self._hist) :]
+        self._last_te = float(new.t_end[-1])
+        return out
+
+    def _window_epochs(self) -> int:
+        return int(max(self.cfg.worn_window_s, self.cfg.auto_calibration_s) / EPOCH_S)
+
+    def _label(self, new: Epochs) -> _Block:
+        cfg = self.cfg
+        h = len(self._hist)
+        allp = Epochs.concat([self._hist, new])
+        n_all = len(allp)
+        rms = np.sqrt(allp.res_var)
+        still_all = np.r_[self._hist_still, rms[h:] < cfg.still_mg / 1000.0]
+        still = still_all[h:]
+        walk = (rms[h:] >= cfg.walk_mg / 1000.0) & (new.crossings >= 2.0) & (new.crossings <= 8.0)
+        act_raw = np.where(still, STILL, np.where(walk, WALKING, ACTIVE)).astype(np.int64)
+        act, self._act_carry = debounce(act_raw, ACTIVITY_MIN_EPOCHS, self._act_carry)
+
+        # Worn: a body breathes and shifts, so the one-second means wander more than
+        # sensor noise explains; a sensor on a desk does not.
+        w = int(cfg.worn_window_s / EPOCH_S)
+        m = allp.mean - (allp.mean[0] if n_all else 0.0)
+        cnt = rolling_count(n_all, w)
+        s1 = rolling_sum(m, w)
+        s2 = rolling_sum(m * m, w)
+        slow = (s2 / cnt[:, None] - (s1 / cnt[:, None]) ** 2).sum(axis=1)
+        noise = rolling_sum(allp.res_var / np.maximum(allp.n, 1.0), w) / cnt
+        moving = rolling_sum((~still_all).astype(np.float64), w) > 0
+        ratio = slow / np.maximum(noise, 1e-12)
+        on = moving | (ratio >= cfg.worn_ratio)
+        off = ~moving & (ratio < cfg.worn_ratio) & (cnt >= w)
+        ev = np.where(on, 1, np.where(off, 0, -1))[h:].astype(np.int64)
+        worn_i = ffill(ev, self._worn_carry)
+        if len(worn_i):
+            self._worn_carry = int(worn_i[-1])
+        worn = worn_i.astype(bool)
+        worn_all = np.r_[self._hist_worn, worn]
+
+        # Auto-calibration: a steady, still, worn spell with |a| near 1 g.
+        nc = int(cfg.auto_calibration_s / EPOCH_S)
+        u = unit(allp.mean)
+        norm = np.linalg.norm(allp.mean, axis=1)
+        good = still_all & worn_all & (np.abs(norm - 1.0) < 0.1)
+        cnt_c = rolling_count(n_all, nc)
+        good_n = rolling_sum(good.astype(np.float64), nc)
+        su = rolling_sum(u, nc)
+        su2 = rolling_sum(u * u, nc)
+        spread = (su2 / cnt_c[:, None] - (su / cnt_c[:, None]) ** 2).sum(axis=1)
+        autocal = (good_n >= nc) & (spread < STEADY_VAR)
+        autocal_mean = su / cnt_c[:, None]
+
+        k_all = allp.k
+        gap_before = np.zeros(len(new), bool)
+        if len(new):
+            prev_k = np.r_[k_all[h - 1] if h else new.k[0] - 1, new.k[:-1]]
+            gap_before = (new.k - prev_k) * EPOCH_S > cfg.gap_s
+        cands = self._candidates(allp, h, still_all, rms, act_raw)
+        return _Block(
+            ep=new,
+            act=act,
+            worn=worn,
+            still=still,
+            gap_before=gap_before,
+            autocal=autocal[h:],
+            autocal_mean=autocal_mean[h:],
+            candidates=cands,
+        )
+
+    def _candidates(  # noqa: PLR0912, PLR0915 - one walk over spell edges, read in order
+        self, allp: Epochs, h: int, still_all: B, rms: F64, act_raw: I64
+    ) -> dict[int, list[tuple[str, float, float]]]:
+        """Stand-ups, sit-downs and remounts, found at the edges of movement spells.
+
+        The sensor's vertical travel comes from integrating |a| - 1 g twice over the spell
+        (|a| does not depend on orientation, and a sit-to-stand is mostly vertical).
+        """
+        out: dict[int, list[tuple[str, float, float]]] = {}
+        n_new = len(allp) - h
+        still_new = still_all[h:].astype(np.int64)
+        prev_still, prev_len = self._still_run
+        runs = run_lengths(still_new, prev_still, prev_len)
+        if n_new:
+            self._still_run = (int(still_new[-1]), int(runs[-1]))
+        edges = np.flatnonzero(np.r_[still_new[:1] != prev_still, still_new[1:] != still_new[:-1]])
+        long_mark = np.flatnonzero((still_new == 0) & (runs == SHORT_RUN + 1))
+        thr = self.cfg.transition_m
+        points = sorted(set(edges.tolist()) | set(long_mark.tolist()))
+        norm_mean = allp.norm_sum / np.maximum(allp.n, 1.0)
+        consecutive = np.r_[False, np.diff(allp.k) == 1]
+        for b in points:
+            g = h + b
+            if still_new[b] == 0 and (b in edges):
+                # A movement spell begins: remember the still reading before it.
+                if g > 0 and still_all[g - 1] and consecutive[g]:
+                    self._run = _Run(
+                        int(allp.k[g]), allp.mean[g - 1].copy(), float(norm_mean[g - 1])
+                    )
+                else:
+                    self._run = _Run(int(allp.k[g]), None, math.nan)
+            run = self._run
+            if run is None:
+                continue
+            first = g - (int(allp.k[g]) - run.start_k)  # index of the spell's first epoch
+            lo = max(first, 0)
+            if still_new[b] == 0:
+                # The spell has lasted SHORT_RUN + 1 epochs: a stand-up at its start?
+                if b in long_mark and run.before_mean is not None and first >= 1:
+                    p = first - 1
+                    if bool(consecutive[p + 1 : g + 1].all()):
+                        rise = _rise(allp, p, p + 4, run.before_norm, zupt=False)
+                        if rise >= thr:
+                            out.setdefault(b, []).append(("stand_up", rise, 0.0))
+                continue
+            # The spell ended at g - 1; g is still.
+            run.peak = max(run.peak, float(rms[lo:g].max()) if g > lo else 0.0)
+            run.walked = run.walked or bool((act_raw[max(lo - h, 0) : b] == WALKING).any())
+            length = int(allp.k[g - 1]) - run.start_k + 1
+            self._run = None
+            ok_window = bool(consecutive[max(first, 1) : g + 1].all()) and first >= 1
+            kind, rise = "", 0.0
+            if length <= SHORT_RUN and run.before_mean is not None and ok_window:
+                # A gesture between two still spells: both ends at rest, drift removed.
+                base = 0.5 * (run.before_norm + float(norm_mean[g]))
+                rise = _rise(allp, first - 1, g, base, zupt=True)
+                # Rising from a chair or sitting down bends the trunk forward on the way;
+                # a shift in the seat moves the sensor without that.
+                bent = _max_angle(allp.mean[first:g], run.before_mean) >= FLEXION_DEG
+                if bent:
+                    kind = "stand_up" if rise >= thr else "sit_down" if rise <= -thr else ""
+            elif g >= 4 and bool(consecutive[g - 3 : g + 1].all()):
+                # The end of a longer spell (a walk): sitting down bends the trunk
+                # forward for a second or two; walking to a halt does not.
+                bump = _max_angle(allp.mean[g - 4 : g], allp.mean[g])
+                rise = _rise_back(allp, g - 2, g, float(norm_mean[g]))
+                if bump >= FLEXION_DEG and rise < thr:
+                    kind = "sit_down"
+            if kind:
+                out.setdefault(b, []).append((kind, rise, 0.0))
+            elif run.before_mean is not None and not run.walked and run.peak >= REMOUNT_BURST_G:
+                cosang = float(unit(run.before_mean) @ unit(allp.mean[g]))
+                angle = math.degrees(math.acos(max(-1.0, min(1.0, cosang))))
+                if angle >= self.cfg.remount_deg:
+                    out.setdefault(b, []).append(("remount", angle, 0.0))
+        if self._run is not None and n_new:
+            start = max(h + n_new - int(allp.k[-1] - self._run.start_k) - 1, 0)
+            self._run.peak = max(self._run.peak, float(rms[start:].max()))
+            self._run.walked = self._run.walked or bool(
+                (act_raw[max(start - h, 0) :] == WALKING).any()
+            )
+        return out
+
+    def _relabel(  # noqa: PLR0915 - the posture labels are one vectorised pipeline
+        self, block: _Block, i0: int, *, fresh: bool
+    ) -> None:
+        """Posture labels of epochs ``i0:`` against the current calibration."""
+        cfg = self.cfg
+        n = len(block.ep)
+        if i0 == 0:
+            block.post = np.zeros(n, np.int64)
+            block.tilt = np.full(n, np.nan)
+            block.fwd = np.full(n, np.nan)
+            block.side = np.full(n, np.nan)
+            block.raw = np.zeros(n, np.int64)
+            block.raw_run = np.zeros(n, np.int64)
+            block.fstate = np.zeros(n, np.int64)
+            block.lean_run = np.zeros(n, np.int64)
+        elif not fresh:
+            j = i0 - 1
+            self._fwd_carry = int(block.fstate[j])
+            self._post_last_raw = int(block.raw[j])
+            self._post_carry = (int(block.raw[j]), int(block.raw_run[j]), int(block.post[j]))
+            self._lean_run = int(block.lean_run[j])
+            self._angles_carry = (float(block.tilt[j]), float(block.fwd[j]), float(block.side[j]))
+        if fresh:
+            self._fwd_carry = 0
+            self._post_last_raw = UNKNOWN
+            self._post_carry = (-1, 0, UNKNOWN)
+            self._lean_run = 0
+            self._angles_carry = (math.nan, math.nan, math.nan)
+        block.lean_at = -1
+        still = block.still[i0:]
+        cal = self._cal
+        if i0 >= n:
+            pass
+        elif cal is None or self._needs_cal:
+            block.post[i0:] = UNKNOWN
+            block.tilt[i0:] = block.fwd[i0:] = block.side[i0:] = np.nan
+            self._post_carry = (UNKNOWN, 0, UNKNOWN)
+        else:
+            tilt, fwd, side = cal.angles(block.ep.mean[i0:])
+            hyst = np.where(
+                fwd >= cfg.forward_enter_deg, 1, np.where(fwd < cfg.forward_exit_deg, 0, -1)
+            )
+            fstate = ffill(np.where(still, hyst, -1).astype(np.int64), self._fwd_carry)
+            raw = np.select(
+                [
+                    tilt >= cfg.lying_deg,
+                    fstate == 1,
+                    fwd <= -cfg.recline_deg,
+                    np.abs(side) >= cfg.side_deg,
+                ],
+                [LYING, FORWARD, RECLINED, SIDE],
+                UPRIGHT,
+            )
+            raw = ffill(np.where(still, raw, -1).astype(np.int64), self._post_last_raw)
+            block.raw_run[i0:] = run_lengths(raw, self._post_carry[0], self._post_carry[1])
+            post, self._post_carry = debounce(
+                raw, int(cfg.posture_min_s / EPOCH_S), self._post_carry
+            )
+            self._fwd_carry = int(fstate[-1])
+            self._post_last_raw = int(raw[-1])
+            block.post[i0:] = post
+            block.raw[i0:] = raw
+            block.fstate[i0:] = fstate
+            # Angles of non-still epochs are those of the last still one.
+            for arr, val, c in ((block.tilt, tilt, 0), (block.fwd, fwd, 1), (block.side, side, 2)):
+                idx = np.where(still, np.arange(len(val)), -1)
+                np.maximum.accumulate(idx, out=idx)
+                arr[i0:] = np.where(idx >= 0, val[np.maximum(idx, 0)], self._angles_carry[c])
+            self._angles_carry = (
+                float(block.tilt[-1]),
+                float(block.fwd[-1]),
+                float(block.side[-1]),
+            )
+            if cal.forward_source == "assumed":
+                g = np.asarray(cal.gravity)
+                f = np.asarray(cal.forward)
+                u = unit(block.ep.mean[i0:])
+                p = u - (u @ g)[:, None] * g
+                pn = np.linalg.norm(p, axis=1)
+                cos_dir = (p @ f) / np.maximum(pn, 1e-9)
+                cond = (
+                    still
+                    & block.worn[i0:]
+                    & (tilt >= cfg.forward_enter_deg)
+                    & (cos_dir >= LEAN_CONE_COS)
+                )
+                runs = run_lengths(cond.astype(np.int64), 1, self._lean_run)
+                runs = np.where(cond, runs, 0)
+                block.lean_run[i0:] = runs
+                hit = np.flatnonzero(runs >= LEAN_LEARN_EPOCHS)
+                self._lean_run = int(runs[-1])
+                if len(hit):
+                    at = int(hit[0])
+                    block.lean_at = i0 + at
+                    block.lean_dir = p[at - LEAN_LEARN_EPOCHS + 1 : at + 1].mean(axis=0)
+        key = block.act * 100 + block.worn.astype(np.int64) * 10 + block.post
+        change = np.zeros(n, dtype=bool)
+        if n:
+            change[0] = key[0] != self._prev_key
+            change[1:] = key[1:] != key[:-1]
+        change |= block.gap_before
+        for at in block.candidates:
+            change[at] = True
+        if block.lean_at >= 0:
+            change[block.lean_at] = True
+        change[:i0] = False
+        block.change = change
+
+    def _next_change(self, block: _Block, i: int) -> int:
+        if self._cmd_start is not None or (self._needs_cal and block.autocal[i + 1 :].any()):
+            return i + 1
+        rest = np.flatnonzero(block.change[i + 1 :])
+        return i + 1 + int(rest[0]) if len(rest) else len(block.ep)
+
+    # ------------------------------------------------------------------ state machine
+
+    def _at_epoch(  # noqa: PLR0912 - each label change is one short branch
+        self, block: _Block, i: int, out: list[Event]
+    ) -> None:
+        """Apply the labels of epoch ``i`` (a change point)."""
+        ep = block.ep
+        t = float(ep.t_end[i])
+        act, worn, post = int(block.act[i]), bool(block.worn[i]), int(block.post[i])
+        self._prev_key = act * 100 + int(worn) * 10 + post
+        if not math.isnan(block.tilt[i]):
+            self._angle = (float(block.tilt[i]), float(block.fwd[i]), float(block.side[i]))
+        if block.gap_before[i]:
+            prev = self._last_te if i == 0 else float(ep.t_end[i - 1])
+            lost = t - EPOCH_S - prev
+            if self.bout_start is not None:
+                self.bout_excluded += max(lost, 0.0)
+            # No evidence across the hole: forward and standing clocks start again.
+            self._fwd_since = None
+            self._fwd_episode_alert = None
+            self._stand_still_since = None
+        if worn != self.worn:
+            self.worn = worn
+            out.append(WornChanged(t=t, worn=worn))
+            if not worn:
+                self._notworn_since = t - (self.cfg.worn_window_s if act == STILL else 0.0)
+            else:
+                if self.bout_start is not None and self._notworn_since is not None:
+                    self.bout_excluded += t - self._notworn_since
+                self._notworn_since = None
+        if ACTIVITIES[act] != self.activity:
+            out.append(ActivityChanged(t=t, activity=ACTIVITIES[act], previous=self.activity))
+            self.activity = ACTIVITIES[act]
+            if act == WALKING and self.sitting:
+                self._stand(t - ACTIVITY_MIN_EPOCHS * EPOCH_S)
+        self._command_epoch(block, i, out)
+        if self._cal is None or self._needs_cal:
+            self._maybe_autocal(block, i, out)
+        for kind, value, _ in block.candidates.get(i, []):
+            self._candidate(block, i, kind, value, out)
+        if block.lean_at == i and block.lean_dir is not None and self._cal is not None:
+            self._cal = self._cal.with_forward(block.lean_dir, "lean")
+            log.info("%s: forward axis learnt from a held forward tilt", self.sensor_id)
+            self._relabel(block, i + 1, fresh=False)
+        if not self.sitting and act == STILL and worn:
+            if self._stand_still_since is None:
+                self._stand_still_since = t
+        else:
+            self._stand_still_since = None
+        self._update_posture(block, i, t, out)
+        self._sit_hold = self._fwd_hold = -INF
+
+    def _update_posture(self, block: _Block, i: int, t: float, out: list[Event]) -> None:
+        post = int(block.post[i])
+        if not self.worn or self._cal is None or self._needs_cal:
+            posture = Posture.UNKNOWN
+        elif not self.sitting and post != LYING:
+            # Desk postures are scored while seated; on one's feet it is standing.
+            posture = Posture.STANDING
+        else:
+            posture = POSTURES[post]
+        if posture != self.posture:
+            angle = self._angle[0]
+            out.append(
+                PostureChanged(
+                    t=t, posture=posture, previous=self.posture, angle_deg=_num(angle) or 0.0
+                )
+            )
+            self.posture = posture
+        if posture == Posture.FORWARD:
+            if self._fwd_since is None:
+                self._fwd_since = t - self.cfg.posture_min_s
+                self._fwd_episode_alert = None
+        else:
+            if self._fwd_since is not None and self._fwd_episode_alert is not None:
+                self._fwd_alerts_ignored = 0
+            self._fwd_since = None
+            self._fwd_episode_alert = None
+
+    def _candidate(self, block: _Block, i: int, kind: str, value: float, out: list[Event]) -> None:
+        t = float(block.ep.t_end[i])
+        if kind == "remount":
+            if self.worn and self._cal is not None and not self._needs_cal:
+                out.append(RemountSuspected(t=t, angle_deg=round(value, 1)))
+                log.info(
+                    "%s: orientation changed by %.0f deg while still: remount",
+                    self.sensor_id,
+                    value,
+                )
+                self._needs_cal = True
+                self._autocal_after = t
+                self._relabel(block, i + 1, fresh=True)
+            return
+        out.append(Transition(t=t, kind=kind, rise_m=round(value, 3)))
+        if kind == "stand_up":
+            if self.sitting:
+                self._stand(t - 2.0)
+            # The trunk flexes forward to rise: the reading moved towards "forward".
+            run_dir = self._flexion_direction(block, i)
+            if (
+                run_dir is not None
+                and self._cal is not None
+                and self._cal.forward_source == "assumed"
+            ):
+                self._cal = self._cal.with_forward(run_dir, "stand_up")
+                self._relabel(block, i + 1, fresh=False)
+        elif not self.sitting:
+            self._sit_down(t, out)
+
+    def _flexion_direction(self, block: _Block, i: int) -> F64 | None:
+        """Direction the reading moved furthest during the movement before epoch ``i``."""
+        if self._cal is None:
+            return None
+        g = np.asarray(self._cal.gravity)
+        allp = Epochs.concat([self._hist, block.ep.slice(0, i + 1)])
+        window = allp.mean[-5:-1]
+        if not len(window):
+            return None
+        u = unit(window)
+        p = u - (u @ g)[:, None] * g
+        k = int(np.argmax(np.linalg.norm(p, axis=1)))
+        if np.linalg.norm(p[k]) < math.sin(math.radians(10.0)):
+            return None
+        return perpendicular(p[k], g)
+
+    def _maybe_autocal(self, block: _Block, i: int, out: list[Event]) -> None:
+        if not block.autocal[i]:
+            return
+        t = float(block.ep.t_end[i])
+        start = t - self.cfg.auto_calibration_s
+        if start < self._autocal_after:
+            return
+        self._cal = Calibration.new(block.autocal_mean[i], t, "auto")
+        self._needs_cal = False
+        out.append(self._calibrated_event(t))
+        self._relabel(block, i + 1, fresh=True)
+        if not self.sitting:
+            self._sit_down(start, out, t)
+
+    def _calibrated_event(self, t: float) -> Calibrated:
+        assert self._cal is not None
+        return Calibrated(
+            t=t,
+            source=self._cal.source,
+            gravity=self._cal.gravity,
+            forward=self._cal.forward,
+            forward_source=self._cal.forward_source,
+        )
+
+    def _command_epoch(  # noqa: PLR0911 - each way a calibration can fail returns early
+        self, block: _Block, i: int, out: list[Event]
+    ) -> None:
+        if self._cmd_start is None:
+            return
+        ep = block.ep
+        t = float(ep.t_end[i])
+        if t - EPOCH_S < self._cmd_start:
+            return  # this second began before the command
+        if block.gap_before[i]:
+            self._cmd_start = None
+            out.append(
+                CalibrationRejected(
+                    t=t, reason="samples stopped; keep the sensor connected and try again"
+                )
+            )
+            return
+        if not block.still[i]:
+            self._cmd_start = None
+            out.append(
+                CalibrationRejected(
+                    t=t, reason="you moved; sit tall, hold still for a few seconds and try again"
+                )
+            )
+            return
+        self._cmd_means.append(ep.mean[i].copy())
+        if len(self._cmd_means) * EPOCH_S < self.cfg.calibration_hold_s:
+            return
+        self._cmd_start = None
+        means = unit(np.asarray(self._cmd_means))
+        gravity = means.mean(axis=0)
+        spread = float(np.degrees(np.arccos(np.clip(means @ unit(gravity), -1, 1))).max())
+        if spread > 3.0:
+            out.append(
+                CalibrationRejected(
+                    t=t, reason="you shifted position; hold one posture still and try again"
+                )
+            )
+            return
+        norm = float(np.linalg.norm(ep.mean[i]))
+        if abs(norm - 1.0) > 0.15:
+            out.append(CalibrationRejected(t=t, reason="the reading is not 1 g; check the sensor"))
+            return
+        self._cal = Calibration.new(gravity, t, "command")
+        self._needs_cal = False
+        out.append(self._calibrated_event(t))
+        self._relabel(block, i + 1, fresh=True)
+        if not self.sitting:
+            self._sit_down(t, out)
+
+    def _stand(self, t: float) -> None:
+        self.sitting = False
+        if self.bout_start is not None and self._nonsit_since is None:
+            self._nonsit_since = max(t, self.bout_start)
+
+    def _sit_down(self, t: float, out: list[Event], now: float | None = None) -> None:
+        """Sitting since ``t`` (recognised at ``now``, default ``t``)."""
+        self.sitting = True
+        self._stand_still_since = None
+        if self.bout_start is not None:
+            self._nonsit_since = None  # a short stand: the bout goes on
+            return
+        self.bout_start = t
+        self.bout_excluded = 0.0
+        self._bout_alerts = 0
+        self._last_sit_alert = -INF
+        self._nonsit_since = None
+        out.append(SittingStarted(t=t if now is None else now, start=t))
+
+    def _end_bout(self, end: float, out: list[Event], t: float) -> None:
+        assert self.bout_start is not None
+        assert self._stats is not None
+        duration = max(end - self.bout_start, 0.0)
+        out.append(SittingEnded(t=t, duration_s=round(duration, 1), start=self.bout_start))
+        self._stats.bout(duration / 60.0)
+        self.bout_start = None
+        self._nonsit_since = None
+
+    def _sitting_clock(self, t: float) -> float:
+        if self.bout_start is None:
+            return 0.0
+        return max(t - self.bout_start - self.bout_excluded, 0.0)
+
+    # Timers -----------------------------------------------------------------
+
+    def _deadlines(self) -> list[tuple[float, str]]:
+        out: list[tuple[float, str]] = [(self._next_midnight, "midnight")]
+        a = self.acfg
+        if self.bout_start is not None and self.sitting and self.worn:
+            due = self.bout_start + self.bout_excluded + a.sitting_limit_min * 60.0
+            if self._bout_alerts:
+                due = max(due, self._last_sit_alert + a.sitting_repeat_min * 60.0)
+            out.append((max(due, self._sit_hold), "sit_alert"))
+        if self._fwd_since is not None:
+            base = (
+                self._fwd_episode_alert if self._fwd_episode_alert is not None else self._fwd_since
+            )
+            due = max(base + a.forward_hold_s, self._last_fwd_alert + a.forward_cooldown_min * 60.0)
+            if self._fwd_episode_alert is not None:
+                due = max(due, self._fwd_episode_alert + a.forward_hold_s)
+            out.append((max(due, self._fwd_hold), "fwd_alert"))
+        if (
+            self.bout_start is not None
+            and not self.sitting
+            and self.worn
+            and self._nonsit_since is not None
+        ):
+            out.append((self._nonsit_since + self.cfg.break_min_s, "break"))
+        if not self.sitting and self._stand_still_since is not None and self.worn:
+            out.append((self._stand_still_since + self.cfg.stand_still_max_s, "stand_still"))
+        if self.bout_start is not None and not self.worn and self._notworn_since is not None:
+            out.append((self._notworn_since + self.cfg.offbody_break_min * 60.0, "offbody"))
+        return out
+
+    def _span(self, block: _Block, a: int, b: int, out: list[Event]) -> None:
+        """Advance through epochs ``a..b-1`` whose labels are those of epoch ``a``."""
+        te = block.ep.t_end
+        while a < b:
+            due, what = min(self._deadlines())
+            if not math.isfinite(due):
+                break
+            idx = a + int(np.searchsorted(te[a:b], due, side="left"))
+            if idx >= b:
+                break
+            self._accumulate(idx + 1 - a)
+            t = float(te[idx])
+            for _ in range(8):  # everything due by now fires at this epoch
+                self._fire(what, t, out)
+                due, what = min(self._deadlines())
+                if due > t:
+                    break
+            a = idx + 1
+        self._accumulate(b - a)
+
+    def _accumulate(self, n_epochs: int) -> None:
+        if n_epochs <= 0 or self._stats is None:
+            return
+        seconds = n_epochs * EPOCH_S
+        self._stats.add_posture(self.posture.value, seconds)
+        if self.sitting and self.worn and self.bout_start is not None:
+            self._stats.sitting_minutes += seconds / 60.0
+
+    def _fire(self, what: str, t: float, out: list[Event]) -> None:
+        if what == "midnight":
+            out.extend(self._rollover(t))
+        elif what == "break":
+            assert self._nonsit_since is not None
+            out.append(BreakTaken(t=t, duration_s=round(t - self._nonsit_since, 1)))
+            if self._stats is not None:
+                self._stats.breaks += 1
+            self._end_bout(self._nonsit_since, out, t)
+        elif what == "stand_still":
+            assert self._stand_still_since is not None
+            self._sit_down(self._stand_still_since, out, t)
+        elif what == "offbody":
+            assert self._notworn_since is not None
+            self._end_bout(self._notworn_since, out, t)
+            self.sitting = False
+        elif what == "sit_alert":
+            hold = self._suppressed(t)
+            if hold is not None:
+                self._sit_hold = hold
+                return
+            self._sit_alert(t, out)
+        elif what == "fwd_alert":
+            hold = self._suppressed(t)
+            if hold is not None:
+                self._fwd_hold = hold
+                return
+            self._fwd_alert(t, out)
+
+    def _suppressed(self, t: float) -> float | None:
+        """None if an alert may go out at ``t``; else the earliest time it may."""
+        if self._paused or not self.worn or self.posture == Posture.LYING:
+            return INF
+        if self._in_gap:
+            return INF
+        if t < self._snoozed_until:
+            return self._snoozed_until
+        return self._quiet.end_if_quiet(t)
+
+    def _level(self, ignored: int) -> int:
+        return 1 + min(ignored, 2) if self.acfg.escalate else 1
+
+    def _sit_alert(self, t: float, out: list[Event]) -> None:
+        repeat = self._bout_alerts > 0
+        stretch = self._picker.pick(AlertKind.LONG_SITTING, repeat=repeat)
+        duration = self._sitting_clock(t)
+        level = self._level(self._bout_alerts)
+        out.append(
+            Alert(
+                t=t,
+                id=self._new_id(),
+                kind=AlertKind.LONG_SITTING,
+                message=alert_message(AlertKind.LONG_SITTING, stretch, duration, None),
+                stretch=stretch,
+                duration_s=round(duration, 1),
+                angle_deg=None,
+                level=level,
+            )
+        )
+        self._bout_alerts += 1
+        self._last_sit_alert = t
+        if self._stats is not None:
+            self._stats.add_alert(AlertKind.LONG_SITTING.value)
+
+    def _fwd_alert(self, t: float, out: list[Event]) -> None:
+        assert self._fwd_since is not None
+        stretch = self._picker.pick(
+            AlertKind.FORWARD_HEAD, repeat=self._fwd_episode_alert is not None
+        )
+        duration = t - self._fwd_since
+        angle = _num(self._angle[1])
+        level = self._level(self._fwd_alerts_ignored)
+        out.append(
+            Alert(
+                t=t,
+                id=self._new_id(),
+                kind=AlertKind.FORWARD_HEAD,
+                message=alert_message(AlertKind.FORWARD_HEAD, stretch, duration, angle),
+                stretch=stretch,
+                duration_s=round(duration, 1),
+                angle_deg=angle,
+                level=level,
+            )
+        )
+        self._fwd_episode_alert = t
+        self._last_fwd_alert = t
+        self._fwd_alerts_ignored += 1
+        if self._stats is not None:
+            self._stats.add_alert(AlertKind.FORWARD_HEAD.value)
+
+    def _rollover(self, t: float) -> list[Event]:
+        assert self._stats is not None
+        ended = self._stats.snapshot()
+        self._stats = StatsAccumulator(local_day(t + 1.0, self.tz))
+        self._next_midnight = next_midnight(t + 1.0, self.tz)
+        return [DayRolledOver(t=t, stats=ended)]
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else round(x, 1)
+
+
+def _max_angle(means: F64, ref: F64) -> float:
+    """Largest angle (deg) between the rows of ``means`` and ``ref``."""
+    if not len(means):
+        return 0.0
+    cos = np.clip(unit(means) @ unit(ref), -1.0, 1.0)
+    return float(np.degrees(np.arccos(cos.min())))
+
+
+def _rise(allp: Epochs, p: int, q: int, base: float, *, zupt: bool) -> float:
+    """Vertical travel (m) over epochs p..q, starting at rest, from |a| - ``base``.
+
+    With ``zupt`` the spell ends at rest too, and the velocity left at the end (an
+    accelerometer bias integrated) is removed as a linear drift.
+    """
+    v = x = 0.0
+    for k in range(p, q + 1):
+        b = base + 0.5 * allp.horiz_var[k]
+        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * b)
+        a2 = allp.dt[k] * (allp.norm_w[k] - b * allp.w[k])
+        x += v * EPOCH_S + a2
+        v += a1
+    if zupt:
+        x -= v * (q - p + 1) * EPOCH_S / 2.0
+    return float(x * G)
+
+
+def _rise_back(allp: Epochs, p: int, q: int, base: float) -> float:
+    """Vertical travel (m) over epochs p..q, integrating back from rest at the end."""
+    v = x = 0.0  # at the end of epoch q
+    for k in range(q, p - 1, -1):
+        b = base + 0.5 * allp.horiz_var[k]
+        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * b)
+        a2 = allp.dt[k] * (allp.norm_w[k] - b * allp.w[k])
+        v -= a1
+        x -= v * EPOCH_S + a2
+    return float(-x * G)
