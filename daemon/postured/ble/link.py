@@ -163,17 +163,18 @@ class BleSource:
                 await asyncio.sleep(self.backoff.next())
                 continue
             device, adv = found
-            if self._absent_log.take_suppressed() or self.backoff.attempt:
+            if self.backoff.attempt:
                 log.info("%s: found %s (RSSI %d dBm)", cfg.id, device.address, adv.rssi)
-            self._absent_log.reset()
             yield Rssi(cfg.id, self.clock(), int(adv.rssi))
             reason: str | None = None  # stays None when closed or cancelled from outside
             up = False
             try:
                 session = await self._open(device)
                 self._session = session
-                up = True
-                for ev in await self._start(session, device):
+                started = await self._start(session, device)
+                up = True  # from here on, an end of the link is an outage (LinkDown, Gap)
+                self._absent_log.reset()  # the next failure is news again
+                for ev in started:
                     yield ev
                 while True:
                     batch = await self._next(session)
