@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any, TextIO
 
+from postured import logsetup
 from postured.config import Config, is_loopback
 from postured.core.events import (
     Alert,
@@ -361,6 +362,9 @@ def _duration(text: str) -> float:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    if not getattr(args, "verbose", False):
+        # The console is the demo's output; the daemon's info lines would repeat it.
+        logsetup.setup("warning")
     try:
         return asyncio.run(run_demo(config, args))
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
+from postured import logsetup
 from postured.config import Config
 from postured.core.events import (
     Alert,
@@ -303,6 +304,7 @@ class Daemon:
         persist_s: float = 60.0,
         ready_wait_s: float = 2.0,
         reload: Callable[[str], Config] | None = None,
+        on_reload: Callable[[Config], None] | None = None,
     ) -> None:
         self.config = config
         self.notifier: Notifier = notifier or NullNotifier()
@@ -318,6 +320,7 @@ class Daemon:
         self.persist_s = persist_s
         self.ready_wait_s = ready_wait_s
         self._reload_fn = reload
+        self._on_reload = on_reload
         self.sensors: dict[str, SensorRuntime] = {}
         self.sink: EventSink | None = None
         self.ready = asyncio.Event()
@@ -412,6 +415,8 @@ class Daemon:
                     self._save_sensor(self.sensors.pop(sid), force=True)
         self.config = new
         self.reloads += 1
+        if self._on_reload is not None:
+            self._on_reload(new)
         log.info("configuration reloaded from %s", new.source_path)
 
     async def _session(self, sink: EventSink) -> _Outcome:
@@ -825,8 +830,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, config: Config) -> int:
     if not config.sensors:
         log.warning("no [[sensors]] configured: the daemon will only publish its status")
+
+    def relog(new: Config) -> None:
+        # -v and -q on the command line win over the file, as at start.
+        if not (getattr(args, "verbose", False) or getattr(args, "quiet", False)):
+            logsetup.setup(new.service.log_level)
+
     try:
-        return asyncio.run(run_daemon(config, notifier=notifier_from_env()))
+        return asyncio.run(run_daemon(config, notifier=notifier_from_env(), on_reload=relog))
     except ConfigError:
         raise  # the CLI reports it and exits 78
     except PosturedError as exc:
