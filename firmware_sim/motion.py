@@ -78,6 +78,63 @@ def simulate(
     noise_mg: float = 3.0,
 ) -> Recording:
     """Simulate ``scenario``; the same arguments always give the same recording."""
+    _check(seed, rate_hz, mount, range_g, noise_mg)
+    m = MOUNTS[mount]
+    rot0 = (
+        float(np.random.default_rng([seed, 1]).uniform(0.0, 45.0))
+        if clip_rotation_deg is None
+        else float(clip_rotation_deg)
+    )
+    rng = np.random.default_rng([seed, 0])
+    tl = _Timeline.of(scenario.segments, float(rate_hz))
+    body = _Body.posture(rng, tl, m)
+    _breathing(rng, tl, body)
+    _typing(tl, body)
+    _fidgeting(rng, tl, body)
+    _moving(rng, tl, body)
+    _walking(rng, tl, body)
+    _transitions(rng, tl, body)
+    acc = _sensor_frame(rng, tl, body)
+
+    # The clip turned on the garment: a rotation about z, the skin normal.
+    remounts = np.array([s.remount_deg or 0.0 for s in tl.segs])
+    alpha_seg = rot0 + np.cumsum(remounts)
+    alpha = np.radians(alpha_seg[tl.seg_id])
+    ca, sa = np.cos(alpha), np.sin(alpha)
+    ax = acc[:, 0].copy()
+    acc[:, 0] = ca * ax + sa * acc[:, 1]
+    acc[:, 1] = -sa * ax + ca * acc[:, 1]
+
+    acc += rng.normal(0.0, noise_mg / 1000.0, size=acc.shape)
+    cpg = 32768.0 / range_g
+    counts = np.clip(np.rint(acc * cpg), -32768, 32767).astype(np.int16)
+
+    truth, events = _truth(tl, m)
+    meta = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "mount": mount,
+        "clip_rotation_deg": rot0,
+        "rotation_axis": "z (skin normal)",
+        "noise_mg": noise_mg,
+        "remounts": [
+            {"t": float(tl.bounds[i] / tl.fs), "clip_rotation_deg": float(alpha_seg[i])}
+            for i in np.flatnonzero(remounts)
+        ],
+    }
+    return Recording(
+        t=tl.t,
+        acc=counts / cpg,
+        counts=counts,
+        rate_hz=rate_hz,
+        range_g=range_g,
+        truth=truth,
+        events=events,
+        meta=meta,
+    )
+
+
+def _check(seed: int, rate_hz: int, mount: str, range_g: int, noise_mg: float) -> None:
     if rate_hz not in RATES_HZ:
         raise ValueError(f"rate must be one of {RATES_HZ} Hz, not {rate_hz}")
     if range_g not in SCALE_RANGES_G:
@@ -88,152 +145,149 @@ def simulate(
         raise ValueError(f"noise must be 0..100 mg, not {noise_mg}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0, not {seed}")
-    m = MOUNTS[mount]
-    rot0 = (
-        float(np.random.default_rng([seed, 1]).uniform(0.0, 45.0))
-        if clip_rotation_deg is None
-        else float(clip_rotation_deg)
-    )
-    rng = np.random.default_rng([seed, 0])
-    segs = scenario.segments
-    fs = float(rate_hz)
 
-    bounds = np.rint(np.concatenate(([0.0], np.cumsum([s.seconds for s in segs]))) * fs)
-    bounds = bounds.astype(np.int64)
-    lengths = np.diff(bounds)
-    n = int(bounds[-1])
-    t = np.arange(n, dtype=np.float64) / fs
-    seg_id = np.repeat(np.arange(len(segs)), lengths)
 
-    pitch_seg = np.array([_sensor_pitch(s, m) for s in segs])
-    roll_seg = np.array([s.side() for s in segs])
-    worn_seg = np.array([s.worn for s in segs])
-    activity_seg = np.array([s.activity for s in segs])
-    remounts = np.array([s.remount_deg or 0.0 for s in segs])
-    alpha_seg = rot0 + np.cumsum(remounts)
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    """The scenario on the sample grid: segment bounds (sample indices) and times."""
 
-    # Slow postural drift and sway, then the scripted posture, smoothed into transitions.
-    pitch = _smooth(pitch_seg[seg_id], POSTURE_RAMP_S * fs)
-    roll = _smooth(roll_seg[seg_id], POSTURE_RAMP_S * fs)
-    pitch += _slow_noise(rng, t, 3.0, 0.4)
-    roll += _slow_noise(rng, t, 3.0, 0.3)
+    segs: tuple[ScenarioSegment, ...]
+    fs: float
+    bounds: npt.NDArray[np.int64]
+    t: Array
+    seg_id: npt.NDArray[np.intp]
+    activity: npt.NDArray[np.str_]
 
-    a_v = np.zeros(n)  # linear acceleration along up, forward and left, in g
-    a_f = np.zeros(n)
-    a_l = np.zeros(n)
-    # Micro-motion in the body frame is band-limited noise scaled by these envelopes (g).
-    k_fine = np.zeros(n)  # 2-10 Hz: typing, footfalls, handling
-    k_coarse = np.zeros(n)  # 0.3-3 Hz: fidgeting, moving about, handling
-    fine, coarse = _band_noise(rng, n, fs)
+    @classmethod
+    def of(cls, segs: tuple[ScenarioSegment, ...], fs: float) -> _Timeline:
+        edges = np.concatenate(([0.0], np.cumsum([s.seconds for s in segs])))
+        bounds = np.rint(edges * fs).astype(np.int64)
+        n = int(bounds[-1])
+        return cls(
+            segs=segs,
+            fs=fs,
+            bounds=bounds,
+            t=np.arange(n, dtype=np.float64) / fs,
+            seg_id=np.repeat(np.arange(len(segs)), np.diff(bounds)),
+            activity=np.array([s.activity for s in segs]),
+        )
 
-    # Breathing: a few mg of chest-wall tilt and lift at 0.2-0.3 Hz.
-    f_breath = rng.uniform(0.2, 0.3) * (1.0 + _slow_noise(rng, t, 20.0, 0.05))
-    ph_breath = 2.0 * np.pi * np.cumsum(f_breath) / fs
-    pitch += 0.2 * np.sin(ph_breath)
-    a_v += 0.001 * np.sin(ph_breath + 0.6)
+    @property
+    def n(self) -> int:
+        return len(self.t)
 
-    # Typing: small vibrations of the trunk and head.
-    typing = _smooth((activity_seg == "typing")[seg_id].astype(np.float64), fs)
-    k_fine += typing * 0.004
-    pitch += typing * 0.15 * fine[:, 0]
+    def envelope(self, activity: str, ramp_s: float) -> Array:
+        """1 inside segments with ``activity``, 0 elsewhere, ramped over ``ramp_s``."""
+        return _smooth(
+            (self.activity == activity)[self.seg_id].astype(np.float64), ramp_s * self.fs
+        )
 
-    # Fidgeting: bursts of 1-3 s a few times a minute, each shifting the seat a little.
-    fidget_env = np.zeros(n)
-    fidget_tilt = np.zeros(n)
-    for i in np.flatnonzero(activity_seg == "fidgeting"):
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        k = rng.poisson((hi - lo) / fs / 10.0)
-        for start in rng.integers(lo, hi, size=k):
-            width = int(rng.uniform(1.0, 3.0) * fs)
+    def spans(self, activity: str) -> list[tuple[int, int]]:
+        """Sample index ranges of the segments with ``activity``."""
+        idx = np.flatnonzero(self.activity == activity)
+        return [(int(self.bounds[i]), int(self.bounds[i + 1])) for i in idx]
+
+
+@dataclass(slots=True)
+class _Body:
+    """Trunk angles (deg) and accelerations (g) accumulated by the motion components."""
+
+    pitch: Array  # forward tilt of the mount point, including the mount's own tilt
+    roll: Array  # side lean, positive to the right
+    a_v: Array  # linear acceleration along up, forward and left
+    a_f: Array
+    a_l: Array
+    k_fine: Array  # envelopes of isotropic band-limited micro-motion
+    k_coarse: Array
+    fine: Array  # (n, 3) unit-RMS noise, 2-10 Hz: typing, footfalls, handling
+    coarse: Array  # (n, 3) unit-RMS noise, 0.3-3 Hz: fidgeting, moving about, handling
+
+    @classmethod
+    def posture(cls, rng: np.random.Generator, tl: _Timeline, mount: Mount) -> _Body:
+        """The scripted posture smoothed into transitions, plus slow drift and sway."""
+        pitch_seg = np.array([mount.base_pitch_deg + sensor_forward_deg(s, mount) for s in tl.segs])
+        roll_seg = np.array([s.side() for s in tl.segs])
+        pitch = _smooth(pitch_seg[tl.seg_id], POSTURE_RAMP_S * tl.fs)
+        roll = _smooth(roll_seg[tl.seg_id], POSTURE_RAMP_S * tl.fs)
+        pitch += _slow_noise(rng, tl.t, 3.0, 0.4)
+        roll += _slow_noise(rng, tl.t, 3.0, 0.3)
+        fine, coarse = _band_noise(rng, tl.n, tl.fs)
+        z = np.zeros(tl.n)
+        return cls(pitch, roll, z, z.copy(), z.copy(), z.copy(), z.copy(), fine, coarse)
+
+
+def _breathing(rng: np.random.Generator, tl: _Timeline, b: _Body) -> None:
+    """A few mg of chest-wall tilt and lift at 0.2-0.3 Hz."""
+    f = rng.uniform(0.2, 0.3) * (1.0 + _slow_noise(rng, tl.t, 20.0, 0.05))
+    ph = 2.0 * np.pi * np.cumsum(f) / tl.fs
+    b.pitch += 0.2 * np.sin(ph)
+    b.a_v += 0.001 * np.sin(ph + 0.6)
+
+
+def _typing(tl: _Timeline, b: _Body) -> None:
+    """Small vibrations of the trunk and head, a few mg."""
+    env = tl.envelope("typing", 1.0)
+    b.k_fine += env * 0.004
+    b.pitch += env * 0.15 * b.fine[:, 0]
+
+
+def _fidgeting(rng: np.random.Generator, tl: _Timeline, b: _Body) -> None:
+    """Bursts of 1-3 s a few times a minute, each shifting the seat a little."""
+    for lo, hi in tl.spans("fidgeting"):
+        for start in rng.integers(lo, hi, size=rng.poisson((hi - lo) / tl.fs / 10.0)):
+            width = int(rng.uniform(1.0, 3.0) * tl.fs)
             stop = min(start + width, hi)
-            fidget_env[start:stop] += np.hanning(width)[: stop - start] * rng.uniform(0.03, 0.08)
-        fidget_tilt[lo:hi] = _slow_noise(rng, t[lo:hi], 8.0, 1.5)
-    k_coarse += fidget_env
-    pitch += fidget_tilt
+            b.k_coarse[start:stop] += np.hanning(width)[: stop - start] * rng.uniform(0.03, 0.08)
+        b.pitch[lo:hi] += _slow_noise(rng, tl.t[lo:hi], 8.0, 1.5)
 
-    # Moving about while standing: steps, turns, reaching.
-    moving = _smooth((activity_seg == "moving")[seg_id].astype(np.float64), fs)
-    k_coarse += moving * 0.08
-    pitch += moving * _slow_noise(rng, t, 2.0, 2.0)
 
-    # Walking: a step frequency of 1.8-2 Hz; vertical and antero-posterior at the step
-    # frequency (with a second harmonic), medio-lateral at the stride frequency.
-    walk_env = _smooth((activity_seg == "walking")[seg_id].astype(np.float64), 1.5 * fs)
-    cadence = np.zeros(n)
-    for i in np.flatnonzero(activity_seg == "walking"):
-        cadence[bounds[i] : bounds[i + 1]] = rng.uniform(1.8, 2.0)
-    cadence *= 1.0 + _slow_noise(rng, t, 10.0, 0.015)
-    ph = 2.0 * np.pi * np.cumsum(cadence) / fs
-    stride_var = 1.0 + _slow_noise(rng, t, 1.0, 0.08)
+def _moving(rng: np.random.Generator, tl: _Timeline, b: _Body) -> None:
+    """Moving about while standing: steps, turns, reaching."""
+    env = tl.envelope("moving", 1.0)
+    b.k_coarse += env * 0.08
+    b.pitch += env * _slow_noise(rng, tl.t, 2.0, 2.0)
+
+
+def _walking(rng: np.random.Generator, tl: _Timeline, b: _Body) -> None:
+    """Steps at 1.8-2 Hz: vertical and antero-posterior acceleration at the step frequency
+    (vertical with a second harmonic), medio-lateral at the stride frequency."""
+    env = tl.envelope("walking", 1.5)
+    cadence = np.zeros(tl.n)
+    for lo, hi in tl.spans("walking"):
+        cadence[lo:hi] = rng.uniform(1.8, 2.0)
+    cadence *= 1.0 + _slow_noise(rng, tl.t, 10.0, 0.015)
+    ph = 2.0 * np.pi * np.cumsum(cadence) / tl.fs
+    walk = env * (1.0 + _slow_noise(rng, tl.t, 1.0, 0.08))  # step-to-step variation
     amp_v, amp_f, amp_l = rng.uniform(0.24, 0.32), rng.uniform(0.10, 0.16), rng.uniform(0.05, 0.09)
-    walk = walk_env * stride_var
-    a_v += walk * (amp_v * np.sin(ph) + 0.3 * amp_v * np.sin(2.0 * ph + 0.8))
-    a_f += walk * amp_f * np.sin(ph + 0.9)
-    a_l += walk * amp_l * np.sin(0.5 * ph)
-    pitch += walk * 1.0 * np.sin(ph + 0.4)
-    k_fine += walk_env * 0.02
+    b.a_v += walk * (amp_v * np.sin(ph) + 0.3 * amp_v * np.sin(2.0 * ph + 0.8))
+    b.a_f += walk * amp_f * np.sin(ph + 0.9)
+    b.a_l += walk * amp_l * np.sin(0.5 * ph)
+    b.pitch += walk * np.sin(ph + 0.4)
+    b.k_fine += env * 0.02
 
-    _transitions(rng, segs, bounds, fs, pitch, a_v, a_f)
 
-    # Gravity and the body axes in the (unrotated) sensor frame.
-    th = np.radians(pitch)
-    ph_r = np.radians(roll)
-    cth, sth, cph, sph = np.cos(th), np.sin(th), np.cos(ph_r), np.sin(ph_r)
+def _sensor_frame(rng: np.random.Generator, tl: _Timeline, b: _Body) -> Array:
+    """Gravity plus body motion in the sensor frame of a straight clip, (n, 3) in g."""
+    th, ph = np.radians(b.pitch), np.radians(b.roll)
+    cth, sth, cph, sph = np.cos(th), np.sin(th), np.cos(ph), np.sin(ph)
     # up = (cth cph, sph, sth cph), forward = (sth, 0, -cth), left = up x forward.
     up_x, up_y, up_z = cth * cph, sph, sth * cph
 
     # Off the body the clip lies flat on the desk: gravity on z only, no body motion.
-    worn = _smooth(worn_seg[seg_id].astype(np.float64), WORN_RAMP_S * fs)
-    off = 1.0 - worn
-    desk_z = np.where(rng.random(len(segs)) < 0.7, 1.0, -1.0)[seg_id]
-    gx, gy, gz = worn * up_x, worn * up_y, worn * up_z + off * desk_z
+    worn = _smooth(
+        np.array([s.worn for s in tl.segs], dtype=np.float64)[tl.seg_id], WORN_RAMP_S * tl.fs
+    )
+    desk_z = np.where(rng.random(len(tl.segs)) < 0.7, 1.0, -1.0)[tl.seg_id]
+    gx, gy, gz = worn * up_x, worn * up_y, worn * up_z + (1.0 - worn) * desk_z
     norm = np.sqrt(gx * gx + gy * gy + gz * gz)
-    a_v *= worn
-    a_f *= worn
-    a_l *= worn
-    handling = _handling_envelope(segs, bounds, fs, n)
-    k_fine = k_fine * worn + handling * 0.05
-    k_coarse = k_coarse * worn + handling * 0.15
-    acc = k_fine[:, None] * fine
-    acc += k_coarse[:, None] * coarse
+    a_v, a_f, a_l = b.a_v * worn, b.a_f * worn, b.a_l * worn
+    handling = _handling_envelope(tl)
+    acc = (b.k_fine * worn + handling * 0.05)[:, None] * b.fine
+    acc += (b.k_coarse * worn + handling * 0.15)[:, None] * b.coarse
     acc[:, 0] += gx / norm + a_v * up_x + a_f * sth - a_l * up_y * cth
     acc[:, 1] += gy / norm + a_v * up_y + a_l * (up_z * sth + up_x * cth)
     acc[:, 2] += gz / norm + a_v * up_z - a_f * cth - a_l * up_y * sth
-
-    # The clip turned on the garment: a rotation about z, the skin normal.
-    alpha = np.radians(alpha_seg[seg_id])
-    ca, sa = np.cos(alpha), np.sin(alpha)
-    ax = acc[:, 0].copy()
-    acc[:, 0] = ca * ax + sa * acc[:, 1]
-    acc[:, 1] = -sa * ax + ca * acc[:, 1]
-
-    acc += rng.normal(0.0, noise_mg / 1000.0, size=(n, 3))
-    cpg = 32768.0 / range_g
-    counts = np.clip(np.rint(acc * cpg), -32768, 32767).astype(np.int16)
-
-    truth, events = _truth(segs, bounds, fs, m)
-    meta = {
-        "scenario": scenario.name,
-        "seed": seed,
-        "mount": mount,
-        "clip_rotation_deg": rot0,
-        "rotation_axis": "z (skin normal)",
-        "noise_mg": noise_mg,
-        "remounts": [
-            {"t": float(bounds[i] / fs), "clip_rotation_deg": float(alpha_seg[i])}
-            for i in np.flatnonzero(remounts)
-        ],
-    }
-    return Recording(
-        t=t,
-        acc=counts / cpg,
-        counts=counts,
-        rate_hz=rate_hz,
-        range_g=range_g,
-        truth=truth,
-        events=events,
-        meta=meta,
-    )
+    return acc
 
 
 def sensor_forward_deg(seg: ScenarioSegment, mount: Mount) -> float:
@@ -245,30 +299,19 @@ def sensor_forward_deg(seg: ScenarioSegment, mount: Mount) -> float:
     return gain * seg.forward() + lean
 
 
-def _sensor_pitch(seg: ScenarioSegment, mount: Mount) -> float:
-    return mount.base_pitch_deg + sensor_forward_deg(seg, mount)
-
-
-def _transitions(
-    rng: np.random.Generator,
-    segs: tuple[ScenarioSegment, ...],
-    bounds: npt.NDArray[np.int64],
-    fs: float,
-    pitch: Array,
-    a_v: Array,
-    a_f: Array,
-) -> None:
+def _transitions(rng: np.random.Generator, tl: _Timeline, b: _Body) -> None:
     """Sit-to-stand and stand-to-sit: 2-3 s of trunk flexion and a vertical pulse."""
-    for i in range(1, len(segs)):
-        prev, cur = segs[i - 1], segs[i]
+    fs = tl.fs
+    for i in range(1, len(tl.segs)):
+        prev, cur = tl.segs[i - 1], tl.segs[i]
         if not (prev.worn and cur.worn) or prev.sitting == cur.sitting:
             continue
         dur = rng.uniform(2.0, 3.0)
-        lo = int(bounds[i])
-        hi = min(lo + int(dur * fs), int(bounds[i + 1]))
+        lo = int(tl.bounds[i])
+        hi = min(lo + int(dur * fs), int(tl.bounds[i + 1]))
         u = (np.arange(hi - lo) / fs) / dur
-        pitch[lo:hi] += rng.uniform(25.0, 40.0) * np.sin(np.pi * u) ** 2
-        a_f[lo:hi] += 0.08 * np.sin(2.0 * np.pi * u)
+        b.pitch[lo:hi] += rng.uniform(25.0, 40.0) * np.sin(np.pi * u) ** 2
+        b.a_f[lo:hi] += 0.08 * np.sin(2.0 * np.pi * u)
         # The body rises (or sinks) about 0.45 m in the middle of the movement along a
         # minimum-jerk path; its second derivative is the vertical pulse.
         rise = 0.45 if cur.sitting is False else -0.45
@@ -276,37 +319,34 @@ def _transitions(
         tau = (a1 - a0) * dur
         s = np.clip((u - a0) / (a1 - a0), 0.0, 1.0)
         inside = (u >= a0) & (u <= a1)
-        a_v[lo:hi] += inside * rise / tau**2 * (60 * s - 180 * s**2 + 120 * s**3) / G
+        b.a_v[lo:hi] += inside * rise / tau**2 * (60 * s - 180 * s**2 + 120 * s**3) / G
         if cur.sitting:
             # Landing on the seat: a short upward jolt.
             width = max(int(0.12 * fs), 3)
             at = lo + int(a1 * dur * fs)
             stop = min(at + width, hi)
-            a_v[at:stop] += 0.25 * np.hanning(width)[: stop - at]
+            b.a_v[at:stop] += 0.25 * np.hanning(width)[: stop - at]
 
 
-def _handling_envelope(
-    segs: tuple[ScenarioSegment, ...], bounds: npt.NDArray[np.int64], fs: float, n: int
-) -> Array:
+def _handling_envelope(tl: _Timeline) -> Array:
     """Where the clip is handled: around taking it off, putting it on, re-clipping it."""
-    env = np.zeros(n)
-    width = int(3.0 * fs)
+    env = np.zeros(tl.n)
+    width = int(3.0 * tl.fs)
     window = np.hanning(width)
-    for i in range(1, len(segs)):
-        if segs[i - 1].worn != segs[i].worn or segs[i].remount_deg is not None:
-            lo = max(int(bounds[i]) - width // 2, 0)
-            hi = min(lo + width, n)
+    for i in range(1, len(tl.segs)):
+        if tl.segs[i - 1].worn != tl.segs[i].worn or tl.segs[i].remount_deg is not None:
+            lo = max(int(tl.bounds[i]) - width // 2, 0)
+            hi = min(lo + width, tl.n)
             env[lo:hi] = np.maximum(env[lo:hi], window[: hi - lo])
     return env
 
 
-def _truth(
-    segs: tuple[ScenarioSegment, ...], bounds: npt.NDArray[np.int64], fs: float, mount: Mount
-) -> tuple[tuple[TruthSegment, ...], tuple[TruthEvent, ...]]:
+def _truth(tl: _Timeline, mount: Mount) -> tuple[tuple[TruthSegment, ...], tuple[TruthEvent, ...]]:
     truth = []
     events = []
+    segs = tl.segs
     for i, s in enumerate(segs):
-        start, end = float(bounds[i] / fs), float(bounds[i + 1] / fs)
+        start, end = float(tl.bounds[i] / tl.fs), float(tl.bounds[i + 1] / tl.fs)
         truth.append(
             TruthSegment(
                 start=start,
@@ -343,7 +383,7 @@ def _truth(
 
 def _smooth(x: Array, width: float) -> Array:
     """Two passes of a trailing moving average: a step becomes an S-curve of ``width``."""
-    w = max(int(round(width / 2.0)), 1)
+    w = max(round(width / 2.0), 1)
     out = x
     for _ in range(2):
         c = np.cumsum(np.concatenate((np.full(w, out[0]), out)))
@@ -369,7 +409,7 @@ def _band_noise(rng: np.random.Generator, n: int, fs: float) -> tuple[Array, Arr
     c = np.cumsum(np.concatenate((np.zeros((1, 3)), white)), axis=0)
 
     def ma(seconds: float) -> Array:
-        w = max(min(int(round(seconds * fs)), n), 1)
+        w = max(min(round(seconds * fs), n), 1)
         out = np.empty_like(white)
         out[w:] = (c[w + 1 :] - c[1 : n - w + 1]) / w
         out[:w] = c[1 : w + 1] / np.arange(1, min(w, n) + 1)[:, None]
@@ -377,8 +417,8 @@ def _band_noise(rng: np.random.Generator, n: int, fs: float) -> tuple[Array, Arr
 
     m_fine, m_mid, m_slow = ma(0.05), ma(0.25), ma(1.5)
     fine, coarse = m_fine - m_mid, m_mid - m_slow
-    for x in (fine, coarse):
-        x /= np.maximum(np.sqrt(np.mean(x**2, axis=0)), 1e-12)
+    fine /= np.maximum(np.sqrt(np.mean(fine**2, axis=0)), 1e-12)
+    coarse /= np.maximum(np.sqrt(np.mean(coarse**2, axis=0)), 1e-12)
     return fine, coarse
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -224,14 +224,18 @@ def _number(value: Any, source: str, key: str) -> float:
 
 
 # --- random days ---------------------------------------------------------------------------
-def random_day(seed: int, hours: float = 8.0) -> Scenario:
-    """A seeded, realistic desk day: sitting bouts of 20-90 min, slouches, breaks, lunch."""
-    rng = random.Random(seed)
-    total = hours * 3600.0
-    segs: list[ScenarioSegment] = []
-    clock = 0.0
+class _Day:
+    """Builds a random day segment by segment; ``clock`` is the time used so far."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.segs: list[ScenarioSegment] = []
+        self.clock = 0.0
+        self.forward_base = rng.uniform(20.0, 34.0)  # this person's usual forward-head angle
+        self.standing = rng.uniform(-7.0, -2.0)
 
     def add(
+        self,
         seconds: float,
         posture: str,
         activity: str = "still",
@@ -241,107 +245,104 @@ def random_day(seed: int, hours: float = 8.0) -> Scenario:
         side_deg: float | None = None,
         remount_deg: float | None = None,
     ) -> None:
-        nonlocal clock
         if posture == "standing" and forward_deg is None:
-            forward_deg = standing
-        segs.append(
+            forward_deg = self.standing
+        self.segs.append(
             ScenarioSegment(seconds, posture, activity, label, forward_deg, side_deg, remount_deg)
         )
-        clock += seconds
+        self.clock += seconds
 
-    forward_base = rng.uniform(20.0, 34.0)  # this person's usual forward-head angle
-    standing = rng.uniform(-7.0, -2.0)
-    add(rng.uniform(120.0, 200.0), "upright", "typing", "arrive and settle in")
-    lunch_at = total * rng.uniform(0.42, 0.55)
-    lunch_done = False
-    walk_done = False
-    while clock < total:
-        bout_end = clock + rng.uniform(20.0, 90.0) * 60.0
-        afternoon = lunch_done
-        while clock < min(bout_end, total):
-            r = rng.random()
+    def sit(self, until: float, afternoon: bool) -> None:
+        """One sitting bout of typing, slouches, glances, fidgeting and leaning."""
+        u = self.rng.uniform
+        while self.clock < until:
+            r = self.rng.random()
             if r < 0.45:
-                add(rng.uniform(120.0, 900.0), "upright", "typing", "typing")
+                self.add(u(120.0, 900.0), "upright", "typing", "typing")
             elif r < 0.6:
-                add(
-                    rng.uniform(8.0, 40.0),
-                    "forward",
-                    "still",
-                    "glance at the screen",
-                    forward_deg=rng.uniform(18.0, 32.0),
-                )
+                self.add(
+                    u(8.0, 40.0), "forward", "still", "glance at the screen",
+                    forward_deg=u(18.0, 32.0),
+                )  # fmt: skip
             elif r < 0.75:
-                slump = afternoon and rng.random() < 0.5
-                add(
-                    rng.uniform(60.0, 420.0),
+                slump = afternoon and self.rng.random() < 0.5
+                self.add(
+                    u(60.0, 420.0),
                     "slumped" if slump else "forward",
                     "typing",
                     "afternoon slump" if slump else "forward head while reading",
-                    forward_deg=forward_base + rng.uniform(-4.0, 6.0),
+                    forward_deg=self.forward_base + u(-4.0, 6.0),
                 )
             elif r < 0.85:
-                add(rng.uniform(30.0, 180.0), "upright", "fidgeting", "fidgeting in the chair")
+                self.add(u(30.0, 180.0), "upright", "fidgeting", "fidgeting in the chair")
             elif r < 0.93:
-                add(
-                    rng.uniform(60.0, 300.0),
-                    "reclined",
-                    "still",
-                    "leaning back, thinking",
-                    forward_deg=rng.uniform(-25.0, -10.0),
-                )
+                self.add(
+                    u(60.0, 300.0), "reclined", "still", "leaning back, thinking",
+                    forward_deg=u(-25.0, -10.0),
+                )  # fmt: skip
             else:
-                add(
-                    rng.uniform(30.0, 120.0),
-                    "side_lean",
-                    "still",
-                    "leaning on an armrest",
-                    side_deg=rng.choice((-1.0, 1.0)) * rng.uniform(10.0, 20.0),
+                side = self.rng.choice((-1.0, 1.0)) * u(10.0, 20.0)
+                self.add(
+                    u(30.0, 120.0), "side_lean", "still", "leaning on an armrest", side_deg=side
                 )
-        if clock >= total:
-            break
-        if not lunch_done and clock >= lunch_at:
-            lunch_done = True
-            add(rng.uniform(60.0, 120.0), "standing", "moving", "lunch: to the kitchen")
-            if rng.random() < 0.5:
-                add(
-                    rng.uniform(600.0, 1500.0),
-                    "off_body",
-                    "still",
-                    "clip left on the desk at lunch",
-                )
-                add(
-                    rng.uniform(120.0, 300.0),
-                    "upright",
-                    "still",
-                    "back, clip on again",
-                    remount_deg=rng.uniform(-30.0, 30.0),
-                )
-                continue
-            add(rng.uniform(900.0, 1800.0), "upright", "fidgeting", "lunch at the table")
-            add(rng.uniform(300.0, 600.0), "standing", "walking", "lunch: a walk")
-        elif not walk_done and clock > total * 0.6 and rng.random() < 0.6:
-            walk_done = True
-            add(rng.uniform(30.0, 90.0), "standing", "still", "stand up")
-            add(rng.uniform(600.0, 1200.0), "standing", "walking", "a walk outside")
-        elif rng.random() < 0.55:
-            add(rng.uniform(60.0, 240.0), "standing", "moving", "short break: coffee")
-            add(rng.uniform(20.0, 90.0), "standing", "walking", "walk back")
+
+    def lunch(self) -> None:
+        u = self.rng.uniform
+        self.add(u(60.0, 120.0), "standing", "moving", "lunch: to the kitchen")
+        if self.rng.random() < 0.5:
+            self.add(u(600.0, 1500.0), "off_body", "still", "clip left on the desk at lunch")
+            self.add(
+                u(120.0, 300.0), "upright", "still", "back, clip on again",
+                remount_deg=u(-30.0, 30.0),
+            )  # fmt: skip
         else:
-            add(rng.uniform(300.0, 900.0), "standing", "still", "long break: standing meeting")
-            add(rng.uniform(60.0, 180.0), "standing", "walking", "back to the desk")
-    # Trim the last segment so the day lasts exactly ``hours``.
-    excess = clock - total
-    last = segs[-1]
-    if excess > 0 and last.seconds - excess >= 0.5:
-        segs[-1] = ScenarioSegment(
-            last.seconds - excess,
-            last.posture,
-            last.activity,
-            last.label,
-            last.forward_deg,
-            last.side_deg,
-            last.remount_deg,
-        )
+            self.add(u(900.0, 1800.0), "upright", "fidgeting", "lunch at the table")
+            self.add(u(300.0, 600.0), "standing", "walking", "lunch: a walk")
+
+    def pause(self, walk: bool) -> None:
+        """A break: a walk outside, a short coffee break or a long standing one."""
+        u = self.rng.uniform
+        if walk:
+            self.add(u(30.0, 90.0), "standing", "still", "stand up")
+            self.add(u(600.0, 1200.0), "standing", "walking", "a walk outside")
+        elif self.rng.random() < 0.55:
+            self.add(u(60.0, 240.0), "standing", "moving", "short break: coffee")
+            self.add(u(20.0, 90.0), "standing", "walking", "walk back")
+        else:
+            self.add(u(300.0, 900.0), "standing", "still", "long break: standing meeting")
+            self.add(u(60.0, 180.0), "standing", "walking", "back to the desk")
+
+
+def random_day(seed: int, hours: float = 8.0) -> Scenario:
+    """A seeded, realistic desk day: sitting bouts of 20-90 min, slouches, breaks, lunch."""
+    if not 0.1 <= hours <= 24.0:
+        raise ValueError(f"hours must be within 0.1..24, not {hours}")
+    rng = random.Random(seed)
+    day = _Day(rng)
+    total = hours * 3600.0
+    day.add(rng.uniform(120.0, 200.0), "upright", "typing", "arrive and settle in")
+    lunch_at = total * rng.uniform(0.42, 0.55)
+    lunch_done = walk_done = False
+    while day.clock < total:
+        day.sit(min(day.clock + rng.uniform(20.0, 90.0) * 60.0, total), afternoon=lunch_done)
+        if day.clock >= total:
+            break
+        if not lunch_done and day.clock >= lunch_at:
+            lunch_done = True
+            day.lunch()
+        else:
+            walk = not walk_done and day.clock > total * 0.6 and rng.random() < 0.6
+            walk_done = walk_done or walk
+            day.pause(walk)
+    # Cut the day at ``hours``.
+    segs: list[ScenarioSegment] = []
+    clock = 0.0
+    for seg in day.segs:
+        keep = min(seg.seconds, total - clock)
+        if keep < 0.5:
+            break
+        segs.append(replace(seg, seconds=keep))
+        clock += keep
     return Scenario(
         name=f"random_day-{seed}",
         segments=tuple(segs),
