@@ -323,3 +323,20 @@ def test_timing_follows_the_sensor_table() -> None:
     assert src.timing.watchdog == 4.5
     assert src.backoff.cap == 20.0
     assert src.backoff.initial == 1.0
+
+
+@pytest.mark.asyncio
+async def test_battery_notifications_and_haptic_off(
+    start_double: StartDouble, control: DoubleControl
+) -> None:
+    d = start_double(1)
+    addr = d.addresses[0]
+    src = BleSource(cfg(address=addr, haptic=False), timing=FAST)
+    async with Collector(src) as c:
+        await c.wait_for(lambda c: c.n_samples() >= 10)
+        await control.set_battery(addr, 42)
+        await c.wait_for(lambda c: len(c.of(Battery)) == 2)
+        await src.nudge(VibratePattern.SHORT)
+    assert [b.level for b in c.of(Battery)] == [87, 42]
+    opcodes = [decode_control(w).opcode for w in await control.writes(addr)]
+    assert Opcode.VIBRATE not in opcodes
