@@ -88,8 +88,10 @@ def test_bad_commands_say_what_is_wrong(name: str, payload: bytes, reason: str) 
         parse_command("desk", name, payload)
 
 
-def test_empty_payload_and_pause_switch() -> None:
-    assert parse_command("desk", "calibrate", b"").name == "calibrate"
+def test_empty_object_and_pause_switch() -> None:
+    with pytest.raises(InvalidCommand, match="JSON"):
+        parse_command("desk", "calibrate", b"")
+    assert parse_command("desk", "calibrate", b"{}").name == "calibrate"
     assert parse_command("desk", "pause", b" {} ").name == "pause"
     assert parse_command("desk", "pause", b'{"paused": false}').name == "resume"
 

@@ -388,6 +388,10 @@ class MqttBridge:
         if sensor_id not in self._sensors:
             log.debug("MQTT: ignored %s for sensor %r, which is not configured", name, sensor_id)
             return
+        if not msg.payload:
+            # Zero bytes is how a retained message is deleted, not a request.
+            log.debug("MQTT: ignored an empty message on %s", msg.topic)
+            return
         reply_topic = self.topics.reply(sensor_id, name)
         try:
             if msg.retain:

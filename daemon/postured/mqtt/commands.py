@@ -37,22 +37,27 @@ def _request_id(data: Mapping[str, Any]) -> str | None:
 def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
     """A validated :class:`Command`, or :class:`InvalidCommand` saying what is wrong.
 
-    The payload is empty or a JSON object: ``request_id`` (1-64 printable ASCII
+    The payload is a JSON object (``{}`` for no arguments): ``request_id`` (1-64 printable ASCII
     characters) for any command, ``minutes`` (integer 1-240) for snooze, and ``paused``
     (boolean, default true) for pause, where false means resume.
     """
-    if name not in COMMANDS:
-        raise InvalidCommand(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
     if len(payload) > MAX_COMMAND_BYTES:
         raise InvalidCommand(
             f"payload is {len(payload)} bytes; commands are at most {MAX_COMMAND_BYTES}"
         )
-    data: Any = {}
-    if payload.strip():
-        try:
-            data = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as e:
-            raise InvalidCommand(f"payload is not UTF-8 JSON ({e})") from None
+    data: Any = None
+    bad_json: str | None = None
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        bad_json = f"payload is not UTF-8 JSON ({e})"
+    if name not in COMMANDS:
+        raise InvalidCommand(
+            f"unknown command {name!r}; known: {', '.join(COMMANDS)}",
+            _request_id(data) if isinstance(data, dict) else None,
+        )
+    if bad_json is not None:
+        raise InvalidCommand(bad_json)
     if not isinstance(data, dict):
         raise InvalidCommand('payload must be a JSON object, e.g. {} or {"minutes": 30}')
     rid = _request_id(data)
