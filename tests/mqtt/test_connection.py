@@ -216,3 +216,21 @@ async def test_tls_with_an_unknown_ca_fails_verification(
         await until(lambda: conn.last_error is not None)
         assert "TLS verification" in str(conn.last_error)
         assert not conn.connected
+
+
+@pytest.mark.asyncio
+async def test_falls_back_to_311_when_the_broker_refuses_mqtt_5(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from postured.embedded_broker import EmbeddedBroker  # noqa: PLC0415 - amqtt is heavy
+
+    async with EmbeddedBroker() as broker:
+        cfg = fast_config(broker.port)
+        assert cfg.protocol == "5"
+        with caplog.at_level(logging.WARNING):
+            async with MqttConnection(cfg, client_id="fallback") as conn:
+                await asyncio.wait_for(conn.wait_connected(), 10)
+                assert conn.protocol == "3.1.1"
+                await asyncio.wait_for(conn.publish("t/x", "y", qos=1), 5)
+                assert conn.counters["failures"] == 0
+    assert "does not speak MQTT 5" in caplog.text
