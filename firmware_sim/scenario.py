@@ -171,6 +171,8 @@ def _segment(item: Any, source: str, where: str) -> ScenarioSegment:
     if not 0.5 <= seconds <= 24 * 3600:
         raise ScenarioError(source, f"{where}.{unit}", "must last between 0.5 s and 24 h")
     posture = item.get("posture")
+    if posture is None:
+        raise ScenarioError(source, f"{where}.posture", f"required: one of {', '.join(POSTURES)}")
     if posture not in POSTURES:
         raise ScenarioError(
             source, f"{where}.posture", f"{posture!r} is not one of {', '.join(POSTURES)}"
