@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from firmware_sim import load_scenario, simulate
 from postured.core import Detector
 from postured.core.config import AlertConfig, DetectionConfig
 from postured.core.events import Event
@@ -52,6 +53,4 @@ def of(events: list[Event], name: str, **match: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def transitions_rec() -> Any:
-    from firmware_sim import load_scenario, simulate
-
     return simulate(load_scenario("transitions"), seed=1, rate_hz=50)

@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+import itertools
+
 from postured.core.events import AlertKind
 from postured.core.stretches import StretchPicker, catalogue, stretch
 
 
 def test_catalogue_has_every_stretch_with_steps_and_a_reason() -> None:
     ids = [e.stretch.id for e in catalogue()]
-    assert ids == ["chest_opener", "chair_stretch_90", "hip_flexor", "hip_mobility", "lat_stretch_roller"]
+    assert ids == [
+        "chest_opener",
+        "chair_stretch_90",
+        "hip_flexor",
+        "hip_mobility",
+        "lat_stretch_roller",
+    ]
     for e in catalogue():
-        assert e.stretch.steps and all(s.strip() for s in e.stretch.steps)
-        assert e.stretch.why and "\n" not in e.stretch.why
+        assert e.stretch.steps
+        assert all(s.strip() for s in e.stretch.steps)
+        assert e.stretch.why
+        assert "\n" not in e.stretch.why
     assert stretch("chest_opener").name == "Chest opener"
 
 
@@ -24,7 +34,7 @@ def test_long_sitting_starts_with_the_primary_and_never_repeats_back_to_back() -
     p = StretchPicker()
     picks = [p.pick(AlertKind.LONG_SITTING, repeat=i % 3 != 0).id for i in range(12)]
     assert picks[0] == "chair_stretch_90"
-    assert all(a != b for a, b in zip(picks, picks[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(picks))
     assert {"hip_flexor", "hip_mobility"} <= set(picks)
     assert "lat_stretch_roller" not in picks
 

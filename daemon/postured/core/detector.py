@@ -48,7 +48,14 @@ from postured.core.events import (
     Transition,
     WornChanged,
 )
-from postured.core.labels import debounce, ffill, rolling_count, rolling_sum, run_lengths
+from postured.core.labels import (
+    debounce,
+    ffill,
+    rolling_count,
+    rolling_sum,
+    rolling_var,
+    run_lengths,
+)
 from postured.core.messages import alert_message
 from postured.core.stats import StatsAccumulator
 from postured.core.stretches import StretchPicker
@@ -76,9 +83,10 @@ LEAN_LEARN_EPOCHS = 10  # a forward tilt held 10 s teaches the forward axis
 LEAN_CONE_COS = 0.5  # ... if within 60 deg of the axis assumed so far
 STEADY_VAR = math.sin(math.radians(2.0)) ** 2  # auto-calibration: epochs within ~2 deg
 SHORT_RUN = 6  # epochs: a movement this short between two still spells is one gesture
-HIST = 8  # epochs kept for transition integration windows
+HIST = 12  # epochs kept for transition integration windows
 FLEXION_DEG = 12.0  # trunk flexion seen at the end of a walk that means sitting down
-REMOUNT_BURST_G = 0.1  # handling the clip shakes it; a slow lean does not
+REMOUNT_BURST_G = 0.1
+REMOUNT_MIN_DEG = 8.0  # a new neutral this far from the old one after a put-on: remounted
 CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
 INF = math.inf
 
@@ -179,7 +187,9 @@ class Detector:
         self.posture = Posture.UNKNOWN
         self.activity = Activity.STILL
         self.worn = False
+        self._was_off = False  # seen off the body (not just unknown at start)
         self.sitting = False
+        self._sit_known = False  # False until a transition, a walk or a steady spell
         self.bout_start: float | None = None
         self.bout_excluded = 0.0
         self._bout_alerts = 0
@@ -287,8 +297,9 @@ class Detector:
 
     def snooze(self, t: float, minutes: float) -> list[Event]:
         self._snoozed_until = t + minutes * 60.0
-        if self._stats is not None:
-            self._stats.snoozes += 1
+        if self._stats is None:
+            self._stats = StatsAccumulator(local_day(t, self.tz))
+        self._stats.snoozes += 1
         return [Snoozed(t=t, until=self._snoozed_until)]
 
     def pause(self, t: float) -> list[Event]:
@@ -338,6 +349,7 @@ class Detector:
             self._at_epoch(block, i, out)
             self._span(block, i, j, out)
             i = j
+        self._set_angle(block, n - 1)
         keep = max(HIST, self._window_epochs())
         allp = Epochs.concat([self._hist, new])
         self._hist = allp.slice(max(0, len(allp) - keep))
@@ -364,11 +376,8 @@ class Detector:
         # Worn: a body breathes and shifts, so the one-second means wander more than
         # sensor noise explains; a sensor on a desk does not.
         w = int(cfg.worn_window_s / EPOCH_S)
-        m = allp.mean - (allp.mean[0] if n_all else 0.0)
         cnt = rolling_count(n_all, w)
-        s1 = rolling_sum(m, w)
-        s2 = rolling_sum(m * m, w)
-        slow = (s2 / cnt[:, None] - (s1 / cnt[:, None]) ** 2).sum(axis=1)
+        slow = rolling_var(allp.mean, w).sum(axis=1)
         noise = rolling_sum(allp.res_var / np.maximum(allp.n, 1.0), w) / cnt
         moving = rolling_sum((~still_all).astype(np.float64), w) > 0
         ratio = slow / np.maximum(noise, 1e-12)
@@ -389,8 +398,7 @@ class Detector:
         cnt_c = rolling_count(n_all, nc)
         good_n = rolling_sum(good.astype(np.float64), nc)
         su = rolling_sum(u, nc)
-        su2 = rolling_sum(u * u, nc)
-        spread = (su2 / cnt_c[:, None] - (su / cnt_c[:, None]) ** 2).sum(axis=1)
+        spread = rolling_var(u, nc).sum(axis=1)
         autocal = (good_n >= nc) & (spread < STEADY_VAR)
         autocal_mean = su / cnt_c[:, None]
 
@@ -411,7 +419,7 @@ class Detector:
             candidates=cands,
         )
 
-    def _candidates(  # noqa: PLR0912, PLR0915 - one walk over spell edges, read in order
+    def _candidates(
         self, allp: Epochs, h: int, still_all: B, rms: F64, act_raw: I64
     ) -> dict[int, list[tuple[str, float, float]]]:
         """Stand-ups, sit-downs and remounts, found at the edges of movement spells.
@@ -426,73 +434,115 @@ class Detector:
         runs = run_lengths(still_new, prev_still, prev_len)
         if n_new:
             self._still_run = (int(still_new[-1]), int(runs[-1]))
-        edges = np.flatnonzero(np.r_[still_new[:1] != prev_still, still_new[1:] != still_new[:-1]])
+        starts = np.flatnonzero((still_new == 0) & (runs == 1))
         long_mark = np.flatnonzero((still_new == 0) & (runs == SHORT_RUN + 1))
-        thr = self.cfg.transition_m
-        points = sorted(set(edges.tolist()) | set(long_mark.tolist()))
+        # A spell is over once two still epochs follow it: the second is surely at rest.
+        ends = np.flatnonzero((still_new == 1) & (runs == 2))
+        points = sorted(set(starts.tolist()) | set(long_mark.tolist()) | set(ends.tolist()))
         norm_mean = allp.norm_sum / np.maximum(allp.n, 1.0)
         consecutive = np.r_[False, np.diff(allp.k) == 1]
         for b in points:
             g = h + b
-            if still_new[b] == 0 and (b in edges):
-                # A movement spell begins: remember the still reading before it.
-                if g > 0 and still_all[g - 1] and consecutive[g]:
+            if b in starts:
+                if self._run is None:  # else one still second inside a spell: it goes on
+                    before = g - 1 if g > 0 and still_all[g - 1] and consecutive[g] else -1
                     self._run = _Run(
-                        int(allp.k[g]), allp.mean[g - 1].copy(), float(norm_mean[g - 1])
+                        int(allp.k[g]),
+                        allp.mean[before].copy() if before >= 0 else None,
+                        float(norm_mean[before]) if before >= 0 else math.nan,
                     )
-                else:
-                    self._run = _Run(int(allp.k[g]), None, math.nan)
+                continue
             run = self._run
             if run is None:
                 continue
-            first = g - (int(allp.k[g]) - run.start_k)  # index of the spell's first epoch
-            lo = max(first, 0)
-            if still_new[b] == 0:
-                # The spell has lasted SHORT_RUN + 1 epochs: a stand-up at its start?
-                if b in long_mark and run.before_mean is not None and first >= 1:
-                    p = first - 1
-                    if bool(consecutive[p + 1 : g + 1].all()):
-                        rise = _rise(allp, p, p + 4, run.before_norm, zupt=False)
-                        if rise >= thr:
-                            out.setdefault(b, []).append(("stand_up", rise, 0.0))
+            first = g - (int(allp.k[g]) - run.start_k)  # the spell's first epoch
+            if b in long_mark:
+                self._stand_up_into_spell(
+                    allp, run=run, first=first, g=g, b=b, consecutive=consecutive, out=out
+                )
                 continue
-            # The spell ended at g - 1; g is still.
-            run.peak = max(run.peak, float(rms[lo:g].max()) if g > lo else 0.0)
-            run.walked = run.walked or bool((act_raw[max(lo - h, 0) : b] == WALKING).any())
-            length = int(allp.k[g - 1]) - run.start_k + 1
+            # The spell ended at g - 2; g - 1 and g are still.
             self._run = None
-            ok_window = bool(consecutive[max(first, 1) : g + 1].all()) and first >= 1
-            kind, rise = "", 0.0
-            if length <= SHORT_RUN and run.before_mean is not None and ok_window:
-                # A gesture between two still spells: both ends at rest, drift removed.
-                base = 0.5 * (run.before_norm + float(norm_mean[g]))
-                rise = _rise(allp, first - 1, g, base, zupt=True)
-                # Rising from a chair or sitting down bends the trunk forward on the way;
-                # a shift in the seat moves the sensor without that.
-                bent = _max_angle(allp.mean[first:g], run.before_mean) >= FLEXION_DEG
-                if bent:
-                    kind = "stand_up" if rise >= thr else "sit_down" if rise <= -thr else ""
-            elif g >= 4 and bool(consecutive[g - 3 : g + 1].all()):
-                # The end of a longer spell (a walk): sitting down bends the trunk
-                # forward for a second or two; walking to a halt does not.
-                bump = _max_angle(allp.mean[g - 4 : g], allp.mean[g])
-                rise = _rise_back(allp, g - 2, g, float(norm_mean[g]))
-                if bump >= FLEXION_DEG and rise < thr:
-                    kind = "sit_down"
+            lo = max(first, 0)
+            run.peak = max(run.peak, float(rms[lo : g - 1].max(initial=0.0)))
+            run.walked = run.walked or bool((act_raw[max(lo - h, 0) : b - 1] == WALKING).any())
+            length = int(allp.k[g - 2]) - run.start_k + 1
+            kind, rise = self._spell_end(
+                allp,
+                run=run,
+                first=first,
+                g=g,
+                length=length,
+                norm_mean=norm_mean,
+                consecutive=consecutive,
+            )
             if kind:
                 out.setdefault(b, []).append((kind, rise, 0.0))
             elif run.before_mean is not None and not run.walked and run.peak >= REMOUNT_BURST_G:
-                cosang = float(unit(run.before_mean) @ unit(allp.mean[g]))
-                angle = math.degrees(math.acos(max(-1.0, min(1.0, cosang))))
+                angle = _max_angle(allp.mean[g : g + 1], run.before_mean)
                 if angle >= self.cfg.remount_deg:
                     out.setdefault(b, []).append(("remount", angle, 0.0))
         if self._run is not None and n_new:
-            start = max(h + n_new - int(allp.k[-1] - self._run.start_k) - 1, 0)
-            self._run.peak = max(self._run.peak, float(rms[start:].max()))
-            self._run.walked = self._run.walked or bool(
-                (act_raw[max(start - h, 0) :] == WALKING).any()
-            )
+            first = len(allp) - 1 - int(allp.k[-1] - self._run.start_k)
+            lo = max(first, h)
+            self._run.peak = max(self._run.peak, float(rms[lo:].max(initial=0.0)))
+            self._run.walked = self._run.walked or bool((act_raw[lo - h :] == WALKING).any())
         return out
+
+    def _stand_up_into_spell(
+        self,
+        allp: Epochs,
+        *,
+        run: _Run,
+        first: int,
+        g: int,
+        b: int,
+        consecutive: B,
+        out: dict[int, list[tuple[str, float, float]]],
+    ) -> None:
+        """The spell has lasted SHORT_RUN + 1 epochs: did it begin with a stand-up?"""
+        if run.before_mean is None or first < 1 or not bool(consecutive[first : g + 1].all()):
+            return
+        rise = _rise(allp, first - 1, first + 3, run.before_norm, zupt=False)
+        bent = _max_angle(allp.mean[first : first + 4], run.before_mean) >= FLEXION_DEG
+        if bent and rise >= self.cfg.transition_m:
+            out.setdefault(b, []).append(("stand_up", rise, 0.0))
+
+    def _spell_end(
+        self,
+        allp: Epochs,
+        *,
+        run: _Run,
+        first: int,
+        g: int,
+        length: int,
+        norm_mean: F64,
+        consecutive: B,
+    ) -> tuple[str, float]:
+        """Classify a finished spell: ("stand_up" | "sit_down" | "", vertical travel)."""
+        thr = self.cfg.transition_m
+        if (
+            length <= SHORT_RUN
+            and run.before_mean is not None
+            and first >= 1
+            and bool(consecutive[first : g + 1].all())
+        ):
+            # A short movement between two still spells: both ends at rest, drift removed.
+            base = 0.5 * (run.before_norm + float(norm_mean[g]))
+            rise = _rise(allp, first - 1, g, base, zupt=True)
+            # Rising from a chair or sitting down bends the trunk forward on the way; a
+            # shift in the seat moves the sensor without that.
+            if _max_angle(allp.mean[first : g - 1], run.before_mean) < FLEXION_DEG:
+                return "", rise
+            return ("stand_up" if rise >= thr else "sit_down" if rise <= -thr else ""), rise
+        if length > SHORT_RUN and g >= 5 and bool(consecutive[g - 4 : g + 1].all()):
+            # The end of a longer spell (a walk): sitting down bends the trunk forward
+            # for a second or two; walking to a halt does not.
+            bump = _max_angle(allp.mean[g - 5 : g - 1], allp.mean[g])
+            rise = _rise_back(allp, g - 3, g, float(norm_mean[g]))
+            if bump >= FLEXION_DEG and rise < thr:
+                return "sit_down", rise
+        return "", 0.0
 
     def _relabel(  # noqa: PLR0915 - the posture labels are one vectorised pipeline
         self, block: _Block, i0: int, *, fresh: bool
@@ -588,7 +638,7 @@ class Detector:
                 if len(hit):
                     at = int(hit[0])
                     block.lean_at = i0 + at
-                    block.lean_dir = p[at - LEAN_LEARN_EPOCHS + 1 : at + 1].mean(axis=0)
+                    block.lean_dir = p[max(at - LEAN_LEARN_EPOCHS + 1, 0) : at + 1].mean(axis=0)
         key = block.act * 100 + block.worn.astype(np.int64) * 10 + block.post
         change = np.zeros(n, dtype=bool)
         if n:
@@ -618,8 +668,7 @@ class Detector:
         t = float(ep.t_end[i])
         act, worn, post = int(block.act[i]), bool(block.worn[i]), int(block.post[i])
         self._prev_key = act * 100 + int(worn) * 10 + post
-        if not math.isnan(block.tilt[i]):
-            self._angle = (float(block.tilt[i]), float(block.fwd[i]), float(block.side[i]))
+        self._set_angle(block, i)
         if block.gap_before[i]:
             prev = self._last_te if i == 0 else float(ep.t_end[i - 1])
             lost = t - EPOCH_S - prev
@@ -633,11 +682,18 @@ class Detector:
             self.worn = worn
             out.append(WornChanged(t=t, worn=worn))
             if not worn:
+                self._was_off = True
                 self._notworn_since = t - (self.cfg.worn_window_s if act == STILL else 0.0)
             else:
                 if self.bout_start is not None and self._notworn_since is not None:
                     self.bout_excluded += t - self._notworn_since
                 self._notworn_since = None
+                if self._cal is not None and self._was_off:
+                    # Put back on: the clip may sit differently now. The next steady
+                    # spell recalibrates; a changed neutral is reported as a remount.
+                    self._needs_cal = True
+                    self._autocal_after = t
+                    self._relabel(block, i + 1, fresh=True)
         if ACTIVITIES[act] != self.activity:
             out.append(ActivityChanged(t=t, activity=ACTIVITIES[act], previous=self.activity))
             self.activity = ACTIVITIES[act]
@@ -646,6 +702,9 @@ class Detector:
         self._command_epoch(block, i, out)
         if self._cal is None or self._needs_cal:
             self._maybe_autocal(block, i, out)
+        elif not self._sit_known and block.autocal[i]:
+            # Calibrated already (stored): the first steady spell says "sitting" too.
+            self._sit_down(t - self.cfg.auto_calibration_s, out, t)
         for kind, value, _ in block.candidates.get(i, []):
             self._candidate(block, i, kind, value, out)
         if block.lean_at == i and block.lean_dir is not None and self._cal is not None:
@@ -660,11 +719,15 @@ class Detector:
         self._update_posture(block, i, t, out)
         self._sit_hold = self._fwd_hold = -INF
 
+    def _set_angle(self, block: _Block, i: int) -> None:
+        if not math.isnan(block.tilt[i]):
+            self._angle = (float(block.tilt[i]), float(block.fwd[i]), float(block.side[i]))
+
     def _update_posture(self, block: _Block, i: int, t: float, out: list[Event]) -> None:
         post = int(block.post[i])
         if not self.worn or self._cal is None or self._needs_cal:
             posture = Posture.UNKNOWN
-        elif not self.sitting and post != LYING:
+        elif not self.sitting and self._sit_known and post != LYING:
             # Desk postures are scored while seated; on one's feet it is standing.
             posture = Posture.STANDING
         else:
@@ -689,6 +752,14 @@ class Detector:
 
     def _candidate(self, block: _Block, i: int, kind: str, value: float, out: list[Event]) -> None:
         t = float(block.ep.t_end[i])
+        if kind != "remount":
+            # Until a neutral is known the clip may just have been put on: handling
+            # looks like anything. The calibration itself then says "sitting".
+            if self._cal is None or self._needs_cal:
+                return
+            tilt = self._cal.angles(block.ep.mean[i : i + 1])[0][0]
+            if tilt >= self.cfg.lying_deg:
+                return  # ends far from any seated or standing posture: handled, not a chair
         if kind == "remount":
             if self.worn and self._cal is not None and not self._needs_cal:
                 out.append(RemountSuspected(t=t, angle_deg=round(value, 1)))
@@ -740,8 +811,16 @@ class Detector:
         start = t - self.cfg.auto_calibration_s
         if start < self._autocal_after:
             return
+        old = self._cal
         self._cal = Calibration.new(block.autocal_mean[i], t, "auto")
         self._needs_cal = False
+        if old is not None:
+            moved = _max_angle(np.asarray([old.gravity]), np.asarray(self._cal.gravity))
+            if moved >= REMOUNT_MIN_DEG:
+                out.append(RemountSuspected(t=t, angle_deg=round(moved, 1)))
+            elif old.forward_source != "assumed":
+                # Same mounting: what was learnt about the forward axis still holds.
+                self._cal = self._cal.with_forward(np.asarray(old.forward), old.forward_source)
         out.append(self._calibrated_event(t))
         self._relabel(block, i + 1, fresh=True)
         if not self.sitting:
@@ -809,12 +888,14 @@ class Detector:
 
     def _stand(self, t: float) -> None:
         self.sitting = False
+        self._sit_known = True
         if self.bout_start is not None and self._nonsit_since is None:
             self._nonsit_since = max(t, self.bout_start)
 
     def _sit_down(self, t: float, out: list[Event], now: float | None = None) -> None:
         """Sitting since ``t`` (recognised at ``now``, default ``t``)."""
         self.sitting = True
+        self._sit_known = True
         self._stand_still_since = None
         if self.bout_start is not None:
             self._nonsit_since = None  # a short stand: the bout goes on
@@ -858,12 +939,8 @@ class Detector:
             if self._fwd_episode_alert is not None:
                 due = max(due, self._fwd_episode_alert + a.forward_hold_s)
             out.append((max(due, self._fwd_hold), "fwd_alert"))
-        if (
-            self.bout_start is not None
-            and not self.sitting
-            and self.worn
-            and self._nonsit_since is not None
-        ):
+        if self.bout_start is not None and not self.sitting and self._nonsit_since is not None:
+            # Standing up and then taking the clip off still counts: the chair is empty.
             out.append((self._nonsit_since + self.cfg.break_min_s, "break"))
         if not self.sitting and self._stand_still_since is not None and self.worn:
             out.append((self._stand_still_since + self.cfg.stand_still_max_s, "stand_still"))
@@ -882,6 +959,7 @@ class Detector:
             if idx >= b:
                 break
             self._accumulate(idx + 1 - a)
+            self._set_angle(block, idx)
             t = float(te[idx])
             for _ in range(8):  # everything due by now fires at this epoch
                 self._fire(what, t, out)
@@ -1017,9 +1095,8 @@ def _rise(allp: Epochs, p: int, q: int, base: float, *, zupt: bool) -> float:
     """
     v = x = 0.0
     for k in range(p, q + 1):
-        b = base + 0.5 * allp.horiz_var[k]
-        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * b)
-        a2 = allp.dt[k] * (allp.norm_w[k] - b * allp.w[k])
+        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * base)
+        a2 = allp.dt[k] * (allp.norm_w[k] - base * allp.w[k])
         x += v * EPOCH_S + a2
         v += a1
     if zupt:
@@ -1031,9 +1108,8 @@ def _rise_back(allp: Epochs, p: int, q: int, base: float) -> float:
     """Vertical travel (m) over epochs p..q, integrating back from rest at the end."""
     v = x = 0.0  # at the end of epoch q
     for k in range(q, p - 1, -1):
-        b = base + 0.5 * allp.horiz_var[k]
-        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * b)
-        a2 = allp.dt[k] * (allp.norm_w[k] - b * allp.w[k])
+        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * base)
+        a2 = allp.dt[k] * (allp.norm_w[k] - base * allp.w[k])
         v -= a1
         x -= v * EPOCH_S + a2
     return float(-x * G)

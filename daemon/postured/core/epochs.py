@@ -34,7 +34,6 @@ class Epochs:
     dt: F64  # sample spacing in the slot, s
     crossings: F64  # sign changes per second of the dynamic part along gravity
     peak: F64  # largest |a| in the slot, g
-    horiz_var: F64  # variance across the mean gravity direction, g^2
 
     def __len__(self) -> int:
         return len(self.k)
@@ -50,7 +49,7 @@ class Epochs:
 
 def empty() -> Epochs:
     z = np.zeros(0)
-    return Epochs(np.zeros(0, np.int64), z, z, np.zeros((0, 3)), z, z, z, z, z, z, z, z)
+    return Epochs(np.zeros(0, np.int64), z, z, np.zeros((0, 3)), z, z, z, z, z, z, z)
 
 
 def features(t: F64, acc: F64, k: I64, origin: float) -> Epochs:
@@ -61,8 +60,11 @@ def features(t: F64, acc: F64, k: I64, origin: float) -> Epochs:
     t_end = np.asarray(origin + (kk + 1) * EPOCH_S, dtype=np.float64)
     # Times relative to the slot start keep the sums well conditioned.
     tau = t - (origin + k * EPOCH_S)
-    ref = acc[0]
-    a = acc - ref
+    # Sums about each epoch's first sample are well conditioned and do not depend on
+    # where the chunk began.
+    idx = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(k)]))
+    ref = acc[starts]
+    a = acc - ref[idx]
     s_tau = np.add.reduceat(tau, starts)
     s_tau2 = np.add.reduceat(tau * tau, starts)
     s_a = np.add.reduceat(a, starts, axis=0)
@@ -91,16 +93,12 @@ def features(t: F64, acc: F64, k: I64, origin: float) -> Epochs:
     # Dynamic acceleration along the epoch's mean gravity: its sign changes count steps.
     g_mag = np.sqrt(np.einsum("ij,ij->i", mean, mean))
     g_hat = mean / np.maximum(g_mag, 1e-9)[:, None]
-    idx = np.repeat(np.arange(len(starts)), n.astype(np.int64))
     vert = np.einsum("ij,ij->i", acc, g_hat[idx]) - g_mag[idx]
     flips = np.r_[False, (vert[1:] > 0) != (vert[:-1] > 0)]
     flips[starts] = False
     crossings = np.add.reduceat(flips.astype(np.float64), starts) / np.maximum(span, 0.5)
     peak = np.maximum.reduceat(norm, starts)
-    # |g + a| = 1 + a_vertical + |a_horizontal|^2 / 2: the last term biases |a| upwards
-    # while walking; it is removed before |a| is integrated into vertical travel.
-    horiz_var = np.maximum(var_a.sum(axis=1) - np.add.reduceat(vert * vert, starts) / n, 0.0)
-    return Epochs(kk, t_end, n, mean, res_var, norm_sum, norm_w, w, dt, crossings, peak, horiz_var)
+    return Epochs(kk, t_end, n, mean, res_var, norm_sum, norm_w, w, dt, crossings, peak)
 
 
 class EpochAccumulator:

@@ -49,12 +49,31 @@ def debounce(x: I64, min_len: int, carry: tuple[int, int, int]) -> tuple[I64, tu
     return out, (int(x[-1]), int(runs[-1]), int(out[-1]))
 
 
+def _windows(x: F64, window: int) -> F64:
+    """Views of the last ``window`` rows ending at each row, zero-padded at the start.
+
+    Each window is summed on its own (not by differences of a running sum), so a value
+    does not depend on where the array began: chunking cannot change a decision.
+    """
+    pad = np.zeros((window - 1, *x.shape[1:]), dtype=np.float64)
+    return np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, x]), window, axis=0)
+
+
 def rolling_sum(x: F64, window: int) -> F64:
     """Sum over the last ``window`` elements (fewer at the start), along axis 0."""
-    c = np.cumsum(x, axis=0)
-    out = c.copy()
-    out[window:] -= c[:-window]
-    return out
+    return np.asarray(_windows(x, window).sum(axis=-1), dtype=np.float64)
+
+
+def rolling_var(x: F64, window: int) -> F64:
+    """Variance of each column over the last ``window`` rows (fewer at the start)."""
+    n = len(x)
+    v = _windows(x, window)
+    cnt = rolling_count(n, window)
+    shape = (n,) + (1,) * (x.ndim - 1)
+    mean = v.sum(axis=-1) / cnt.reshape(shape)
+    # Padding rows are zeros; take them out of the sum of squared deviations.
+    dev = ((v - mean[..., None]) ** 2).sum(axis=-1) - (window - cnt).reshape(shape) * mean**2
+    return np.asarray(np.maximum(dev, 0.0) / cnt.reshape(shape), dtype=np.float64)
 
 
 def rolling_count(n: int, window: int) -> F64:
