@@ -171,10 +171,20 @@ def test_snooze_publishes_the_command_and_shows_the_reply(page: Page, broker: Mo
         assert topic == "posture/s3/cmd/snooze"
         sent = json.loads(payload)
         assert sent["minutes"] == 30
-        reply = {"ok": True, "command": "snooze", "request_id": sent["request_id"]}
+        now = time.time()
+        bare_state = json.loads(samples.state(now, snoozed_until=now + 1800))
+        del bare_state["battery"]  # the daemon's reply carries the core's state only
+        reply = {
+            "ok": True,
+            "command": "snooze",
+            "request_id": sent["request_id"],
+            "state": bare_state,
+        }
         broker.pub("posture/s3/cmd/snooze/reply", json.dumps(reply))
         expect(c.locator('[data-f="reply"]')).to_have_text("Alerts snoozed for 30 min")
         expect(c.locator('[data-f="reply"]')).to_have_attribute("data-ok", "true")
+        expect(c.locator('[data-f="mode"]')).to_contain_text("Snoozed until")
+        expect(c.locator('[data-f="battery"]')).to_have_text("Battery 87%")
 
         c.get_by_role("button", name="Pause").click()
         ((_, payload),) = sub.wait_for(lambda tp, _: tp.endswith("/pause"), timeout=5)

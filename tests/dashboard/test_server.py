@@ -230,3 +230,16 @@ async def test_async_with_serves_on_the_configured_port() -> None:
         with pytest.raises(ConfigError, match="choose another port"):
             async with Dashboard(make_config(port=port), MemoryBus()):
                 pass
+
+
+@pytest.mark.asyncio
+async def test_the_pages_learn_when_the_broker_link_drops() -> None:
+    bus = MemoryBus(connected=False)
+    async with serving(Dashboard(make_config(), bus, broker_poll_s=0.02), bus) as s:
+        resp = await s.client.get("/events")
+        assert (await read_event(resp))["data"]["broker"] is False
+        bus.connected = True
+        assert await read_event(resp) == {"type": "broker", "data": True}
+        bus.connected = False
+        assert await read_event(resp) == {"type": "broker", "data": False}
+        resp.close()

@@ -18,6 +18,8 @@ class Message:
 class MessageBus(Protocol):
     """Subscribe, read what arrives, publish. Reconnecting is the implementation's job."""
 
+    @property
+    def connected(self) -> bool: ...  # to the broker, now
     async def subscribe(self, topic: str) -> None: ...
     def messages(self) -> AsyncIterator[Message]: ...  # runs until cancelled
     async def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> None: ...
@@ -43,6 +45,7 @@ class MemoryBus:
     standing in for the daemon answering a command.
     """
 
+    connected: bool = True
     subscriptions: list[str] = field(default_factory=list)
     published: list[Message] = field(default_factory=list)
     responder: Callable[[Message], list[Message]] | None = None

@@ -17,6 +17,10 @@ class ConnectionBus:
     def __init__(self, conn: MqttConnection) -> None:
         self.conn = conn
 
+    @property
+    def connected(self) -> bool:
+        return self.conn.connected
+
     async def subscribe(self, topic: str) -> None:
         self.conn.subscribe(topic, qos=1)
 
@@ -44,8 +48,8 @@ async def running(config: Config) -> AsyncIterator[Dashboard]:
     Run ``dash.serve_forever()`` as a task of the caller's TaskGroup inside the block.
     """
     # Its own connection: sharing the daemon's would split its inbox between two readers.
-    async with (
-        MqttConnection(config.mqtt, client_id=client_id(config)) as conn,
-        Dashboard(config, ConnectionBus(conn)) as dash,
-    ):
+    conn = MqttConnection(config.mqtt, client_id=client_id(config))
+    # Built before connecting, so a missing token fails before any network traffic.
+    dashboard = Dashboard(config, ConnectionBus(conn))
+    async with conn, dashboard as dash:
         yield dash

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 SNOOZE_CHOICES = (15, 30, 60)
 KEEPALIVE_S = 15.0
+BROKER_POLL_S = 1.0
 CLIENT_QUEUE = 512
 # Everything is served from here; nothing inline, nothing from elsewhere.
 CSP = (
@@ -50,12 +51,14 @@ class Dashboard:
         *,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        broker_poll_s: float = BROKER_POLL_S,
     ) -> None:
         self.config = config
         self.cfg = config.dashboard
         self.base = config.mqtt.base_topic
         self.bus = bus
         self.clock = clock
+        self.broker_poll_s = broker_poll_s
         self._env = os.environ if env is None else env
         self.model = DashboardModel(
             self.base,
@@ -121,6 +124,21 @@ class Dashboard:
 
     async def serve_forever(self) -> None:
         """Read MQTT and push updates to the pages until cancelled."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._read(), name="dashboard-read")
+            tg.create_task(self._watch_broker(), name="dashboard-broker")
+
+    async def _watch_broker(self) -> None:
+        """Tell the pages when our own broker link drops: their values stop being live."""
+        seen = self.bus.connected
+        while True:
+            await asyncio.sleep(self.broker_poll_s)
+            if self.bus.connected != seen:
+                seen = self.bus.connected
+                log.info("dashboard: broker %s", "connected" if seen else "lost")
+                self.broadcast({"type": "broker", "data": seen})
+
+    async def _read(self) -> None:
         async for msg in self.bus.messages():
             try:
                 updates = self.model.ingest(msg, self.clock())
@@ -147,6 +165,7 @@ class Dashboard:
         det, alerts = self.config.detection, self.config.alerts
         return {
             **self.model.snapshot(),
+            "broker": self.bus.connected,
             "config": {
                 "base_topic": self.base,
                 "forward_enter_deg": det.forward_enter_deg,

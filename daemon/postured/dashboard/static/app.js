@@ -6,6 +6,8 @@ const TICK_MS = 5000;
 const page = {
   config: {},
   status: null,
+  broker: true,
+  streaming: false,
   cards: new Map(),
   first: true,
 };
@@ -16,6 +18,12 @@ const connEl = document.getElementById("conn");
 function setConn(state, text) {
   connEl.dataset.state = state;
   connEl.textContent = text;
+}
+
+function showLink() {
+  if (!page.streaming) return;
+  if (page.broker) setConn("live", "Live");
+  else setConn("lost", "No connection to the MQTT broker: values are not live");
 }
 
 async function send(sensor, command, body) {
@@ -54,6 +62,8 @@ function card(id) {
 function snapshot(data) {
   page.config = data.config;
   page.status = data.status;
+  page.broker = data.broker !== false;
+  showLink();
   for (const c of page.cards.values()) c.root.remove();
   page.cards.clear();
   for (const view of data.sensors) {
@@ -98,6 +108,10 @@ function onUpdate(u) {
     case "counters":
       renderCounters(u.data);
       break;
+    case "broker":
+      page.broker = u.data;
+      showLink();
+      break;
     case "alert":
       card(u.sensor).apply(u);
       notify(u.sensor, u.data);
@@ -109,7 +123,10 @@ function onUpdate(u) {
 
 function connect() {
   const es = new EventSource("/events");
-  es.addEventListener("open", () => setConn("live", "Live"));
+  es.addEventListener("open", () => {
+    page.streaming = true;
+    showLink();
+  });
   es.addEventListener("message", (ev) => {
     let u;
     try {
@@ -120,6 +137,7 @@ function connect() {
     onUpdate(u);
   });
   es.addEventListener("error", () => {
+    page.streaming = false;
     setConn("lost", es.readyState === EventSource.CLOSED ? "Disconnected: reload the page" : "Reconnecting…");
   });
 }
