@@ -150,7 +150,7 @@ def device_config(
             cmp(
                 "snooze",
                 "button",
-                f"Snooze {cfg.snooze_button_min} min",
+                "Snooze",
                 command_topic=t.command(sid, "snooze"),
                 payload_press=json.dumps({"minutes": cfg.snooze_button_min}),
                 icon="mdi:alarm-snooze",
