@@ -29,7 +29,7 @@ from tests.mqtt.helpers import (
     make_stats,
     until,
 )
-from tests.support.mosquitto import Mosquitto, Subscriber
+from tests.support.mosquitto import Mosquitto, Subscriber, running_broker
 
 pytestmark = pytest.mark.broker
 
@@ -434,3 +434,26 @@ def test_sigkill_leaves_the_last_will(
             proc.wait()
     assert [p for _, p in sub.lines()] == ["online", "offline"]
     assert mosquitto.retained("posture/status", 1.0) == [("posture/status", "offline")]
+
+
+@pytest.mark.asyncio
+async def test_an_alert_the_broker_refuses_is_dropped_not_retried_forever(
+    tmp_path: Path, open_bridge: BridgeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite #\ntopic deny posture/desk/alert\n")
+    conf = f"user root\nallow_anonymous true\nacl_file {acl}\n"
+    with running_broker(tmp_path / "broker", conf) as broker:
+        sub = broker.sub("posture/+/alert", "-q", "1")
+        try:
+            async with open_bridge(broker.port) as bridge:
+                bridge.alert("desk", make_alert(1))
+                bridge.alert("sofa", make_alert(2))
+                await until(lambda: bridge.counters["queued"] == 0)
+                await asyncio.sleep(0.3)
+                assert bridge.counters["refused"] == 1
+                assert bridge.connected
+            assert alert_ids(sub) == ["alert-0002"]
+        finally:
+            sub.close()
+    assert "alert alert-0001 is dropped; check the broker's ACL" in caplog.text

@@ -25,7 +25,7 @@ from postured.errors import BrokerError, CommandError, StateError
 from postured.mqtt import discovery
 from postured.mqtt.commands import InvalidCommand, parse_command, reply_payload
 from postured.mqtt.config import MqttConfig
-from postured.mqtt.connection import Message, MqttConnection
+from postured.mqtt.connection import Message, MqttConnection, NotConnectedError
 from postured.mqtt.outbox import Outbox, Pending, write_atomic
 from postured.mqtt.throttle import StateThrottle
 from postured.mqtt.topics import Topics, alert_payload, dumps, significant, state_payload
@@ -90,7 +90,13 @@ class MqttBridge:
         self._ha_online = asyncio.Event()
         self._save_lock = threading.Lock()
         self._runner: asyncio.Task[None] | None = None
-        self._n = {"sent": 0, "malformed_commands": 0, "events_dropped": 0, "commands": 0}
+        self._n = {
+            "sent": 0,
+            "malformed_commands": 0,
+            "events_dropped": 0,
+            "commands": 0,
+            "refused": 0,
+        }
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -159,6 +165,11 @@ class MqttBridge:
         return self._conn.connected
 
     @property
+    def last_error(self) -> BrokerError | None:
+        """Why the last connection attempt failed; None while connected."""
+        return self._conn.last_error
+
+    @property
     def counters(self) -> dict[str, int]:
         return {
             "sent": self._n["sent"],
@@ -167,6 +178,7 @@ class MqttBridge:
             "malformed_commands": self._n["malformed_commands"],
             "events_dropped": self._n["events_dropped"],
             "commands": self._n["commands"],
+            "refused": self._n["refused"],
         }
 
     def alert(self, sensor_id: str, alert: Alert) -> None:
@@ -327,7 +339,15 @@ class MqttBridge:
     def _alert_done(self, item_id: str, fut: asyncio.Future[None]) -> None:
         if self._inflight.get(item_id) is fut:
             del self._inflight[item_id]
-        if not fut.cancelled() and fut.exception() is None and self._outbox.ack(item_id):
+        exc = None if fut.cancelled() else fut.exception()
+        if fut.cancelled() or isinstance(exc, NotConnectedError):
+            self._wake_alerts.set()  # sent again after the reconnect
+            return
+        if exc is not None:
+            # Refused for good (e.g. an ACL): sending it again would only spin.
+            self._n["refused"] += 1
+            log.error("MQTT: %s: alert %s is dropped; check the broker's ACL", exc, item_id)
+        if self._outbox.ack(item_id):
             self._dirty.set()
             self._progress.set()
         self._wake_alerts.set()

@@ -284,6 +284,13 @@ class MqttConnection:
                 log.warning("MQTT: %s; retrying in %.1f s", e, delay)
                 await asyncio.sleep(delay)
                 continue
+            except Exception as e:  # a paho surprise must not end reconnecting for good
+                self.last_error = BrokerError(f"unexpected error with {self._where}: {e!r}")
+                self.counters["failures"] += 1
+                delay = self._backoff.next_delay()
+                log.exception("MQTT: unexpected error; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+                continue
             delay = self._backoff.next_delay()
             log.warning(
                 "MQTT: lost the connection to %s; reconnecting in %.1f s", self._where, delay
@@ -298,7 +305,8 @@ class MqttConnection:
             protocol=_PROTOCOLS[self.protocol],
             reconnect_on_failure=False,
         )
-        client.connect_timeout = min(self._connect_timeout_s, 10.0)
+        # Bounds the blocking TCP connect and TLS handshake, and so how long close() waits.
+        client.connect_timeout = min(self._connect_timeout_s, 5.0)
         if self.cfg.username:
             client.username_pw_set(self.cfg.username, self._password)
         if self._tls is not None:
@@ -415,7 +423,7 @@ class MqttConnection:
         s.pending.clear()
         # A connect still running in its worker must finish before its socket is closed.
         if not connect.done():
-            await asyncio.wait({connect}, timeout=self._connect_timeout_s + 1)
+            await asyncio.wait({connect}, timeout=6.0)
         if connect.done() and connect.exception() is None:
             if not s.ended.done():
                 with contextlib.suppress(Exception):
