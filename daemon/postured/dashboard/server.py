@@ -251,8 +251,8 @@ class Dashboard:
                 if frame is None:
                     break
                 await resp.write(frame.encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            return resp  # the page went away
         finally:
             self._clients.discard(q)
         with contextlib.suppress(ConnectionResetError):
