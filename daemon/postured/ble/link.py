@@ -1,10 +1,11 @@
 """The BLE sensor source: find, connect, stream, recover (docs/ble.md).
 
-One :class:`BleSource` per configured sensor. ``events()`` loops for ever: find the sensor
-with the shared scanner, connect with bleak-retry-connector, subscribe, send START, then
-turn every notification into events through :class:`postured.stream.PacketStream`. A
-disconnect, a failed connect or a silent link (watchdog) leads to a capped, jittered
-backoff and another round; nothing here ends the loop except cancellation.
+One :class:`BleSource` per configured sensor. ``events()`` loops for ever: find the sensor,
+connect, subscribe, send START, then turn every notification into events through
+:class:`postured.stream.PacketStream`. A disconnect, a failed connect or a silent link
+(watchdog) leads to a capped, jittered backoff and another round; nothing here ends the
+loop except cancellation. The radio (bleak by default) sits behind
+:class:`postured.ble.radio.Radio`.
 """
 
 from __future__ import annotations
@@ -13,19 +14,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
-from bleak import BleakClient
-from bleak.backends.characteristic import BleakGATTCharacteristic
-from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
-from bleak_retry_connector import establish_connection
-
-from postured.ble.advice import sensor_error
 from postured.ble.backoff import Backoff, RateLimitedLog
-from postured.ble.scanner import shared_scanner
+from postured.ble.radio import Advert, Connection, Radio
 from postured.errors import PacketError, SensorError
 from postured.protocol import (
     BATTERY_LEVEL_UUID,
@@ -60,9 +54,9 @@ class LinkTiming:
     """How patient the link is. Defaults suit a real sensor; tests shrink them."""
 
     scan_timeout: float = 10.0  # one look for the sensor's advertisements
-    connect_timeout: float = 40.0  # one establish_connection call, all its attempts
-    connect_attempts: int = 3  # attempts inside establish_connection
-    io_timeout: float = 5.0  # one read, write or stop-notify
+    connect_timeout: float = 40.0  # one connect, all its attempts
+    connect_attempts: int = 3  # attempts inside one connect (bleak-retry-connector)
+    io_timeout: float = 5.0  # one read, write or (un)subscribe
     backoff_initial: float = 1.0
     backoff_cap: float = 60.0
     backoff_factor: float = 2.0
@@ -78,32 +72,36 @@ class LinkTiming:
 
 
 _Kind = Literal["data", "battery", "down"]
+_T = TypeVar("_T")
 
 
 @dataclass(eq=False)
 class _Session:
-    """One connection: the client, its characteristics and the notifications it queued."""
+    """One connection and the notifications it queued (kind, bytes, host time)."""
 
-    client: BleakClient
-    data: BleakGATTCharacteristic
-    control: BleakGATTCharacteristic
-    battery: BleakGATTCharacteristic | None
+    conn: Connection
     queue: asyncio.Queue[tuple[_Kind, bytes, float]] = field(default_factory=asyncio.Queue)
 
 
 class BleSource:
-    """:class:`postured.source.SampleSource` for one sensor over BLE (bleak on BlueZ)."""
+    """:class:`postured.source.SampleSource` for one sensor over BLE."""
 
     def __init__(
         self,
         config: SensorConfig,
         *,
         timing: LinkTiming | None = None,
+        radio: Radio | None = None,
         clock: Callable[[], float] = time.time,
         backoff: Backoff | None = None,
     ) -> None:
         self.config = config
         self.timing = timing or LinkTiming.for_sensor(config)
+        if radio is None:
+            from postured.ble.bleak_radio import BleakRadio  # noqa: PLC0415 - bleak only if used
+
+            radio = BleakRadio()
+        self.radio = radio
         self.clock = clock
         t = self.timing
         self.backoff = backoff or Backoff(
@@ -125,17 +123,18 @@ class BleSource:
     @property
     def connected(self) -> bool:
         s = self._session
-        return s is not None and s.client.is_connected
+        return s is not None and s.conn.is_connected
 
     # --- finding -----------------------------------------------------------------------
-    def _matches(self, device: BLEDevice, adv: AdvertisementData) -> bool:
+    def matches(self, advert: Advert) -> bool:
+        """Is this advertisement from the configured sensor?"""
         cfg = self.config
         if cfg.address:
-            return device.address.upper() == cfg.address.upper()
+            return advert.address.upper() == cfg.address.upper()
         if cfg.ble_name:
             # A prefix matches too: "PostureClip" finds "PostureClip-1A2B".
-            return (adv.local_name or device.name or "").startswith(cfg.ble_name)
-        return SERVICE_UUID in (u.lower() for u in adv.service_uuids)
+            return advert.name.startswith(cfg.ble_name)
+        return SERVICE_UUID in (u.lower() for u in advert.service_uuids)
 
     def _wanted(self) -> str:
         cfg = self.config
@@ -145,33 +144,37 @@ class BleSource:
             return f"name {cfg.ble_name!r}"
         return "any sensor advertising the posture service"
 
+    async def _find(self) -> Advert:
+        cfg, t = self.config, self.timing
+        found = await self.radio.find(cfg.adapter, self.matches, within=t.scan_timeout)
+        if found is None:
+            raise SensorError(
+                f"sensor {cfg.id} ({self._wanted()}) not seen on {cfg.adapter} in "
+                f"{t.scan_timeout:g} s; check that it is charged, within a few metres "
+                "and not connected to another device"
+            )
+        return found
+
     # --- the loop ----------------------------------------------------------------------
     async def events(self) -> AsyncIterator[SourceEvent]:
         """Events until cancelled. Close it (``contextlib.aclosing``) to disconnect cleanly."""
-        cfg, t = self.config, self.timing
+        cfg = self.config
         while True:
             try:
-                found = await shared_scanner(cfg.adapter).find(self._matches, within=t.scan_timeout)
-                if found is None:
-                    raise SensorError(
-                        f"sensor {cfg.id} ({self._wanted()}) not seen on {cfg.adapter} in "
-                        f"{t.scan_timeout:g} s; check that it is charged, within a few metres "
-                        "and not connected to another device"
-                    )
+                advert = await self._find()
             except SensorError as exc:
-                self._log_absent(str(exc))
+                self._log_failure(str(exc))
                 await asyncio.sleep(self.backoff.next())
                 continue
-            device, adv = found
             if self.backoff.attempt:
-                log.info("%s: found %s (RSSI %d dBm)", cfg.id, device.address, adv.rssi)
-            yield Rssi(cfg.id, self.clock(), int(adv.rssi))
+                log.info("%s: found %s (RSSI %d dBm)", cfg.id, advert.address, advert.rssi)
+            yield Rssi(cfg.id, self.clock(), advert.rssi)
             reason: str | None = None  # stays None when closed or cancelled from outside
             up = False
             try:
-                session = await self._open(device)
+                session = await self._open(advert)
                 self._session = session
-                started = await self._start(session, device)
+                started = await self._start(session, advert)
                 up = True  # from here on, an end of the link is an outage (LinkDown, Gap)
                 self._absent_log.reset()  # the next failure is news again
                 for ev in started:
@@ -185,118 +188,107 @@ class BleSource:
                         yield ev
             except SensorError as exc:
                 reason = str(exc)
-                self._log_absent(reason)
+                self._log_failure(reason)
             finally:
                 # Only a shutdown asks the sensor to stop; a broken link would just time out.
                 await self._close(polite=reason is None)
             if up:
-                self._after_outage = True
+                self.mark_outage()
                 log.warning("%s: link down: %s", cfg.id, reason)
                 yield LinkDown(cfg.id, self.clock(), reason or "disconnected")
             await asyncio.sleep(self.backoff.next())
 
-    def _log_absent(self, message: str) -> None:
+    def _log_failure(self, message: str) -> None:
         if self._absent_log.ready(time.monotonic()):
             held = self._absent_log.take_suppressed()
             more = f" ({held} similar messages held back)" if held else ""
             log.warning("%s%s; retrying with backoff", message, more)
 
     # --- one connection ----------------------------------------------------------------
-    async def _open(self, device: BLEDevice) -> _Session:
+    async def _open(self, advert: Advert) -> _Session:
         cfg, t = self.config, self.timing
         queue: asyncio.Queue[tuple[_Kind, bytes, float]] = asyncio.Queue()
 
-        def on_disconnect(_client: BleakClient) -> None:
+        def on_disconnect() -> None:
             queue.put_nowait(("down", b"", self.clock()))
 
         try:
             async with asyncio.timeout(t.connect_timeout):
-                client = await establish_connection(
-                    BleakClient,
-                    device,
-                    cfg.id,
-                    disconnected_callback=on_disconnect,
-                    max_attempts=t.connect_attempts,
+                conn = await self.radio.connect(
+                    advert,
+                    adapter=cfg.adapter,
+                    on_disconnect=on_disconnect,
+                    attempts=t.connect_attempts,
                 )
-        except Exception as exc:
-            raise sensor_error(
-                exc, f"connecting to sensor {cfg.id} ({device.address})", cfg.adapter
+        except TimeoutError as exc:
+            raise SensorError(
+                f"connecting to sensor {cfg.id} ({advert.address}) took over "
+                f"{t.connect_timeout:g} s; it may be out of range or asleep"
             ) from exc
         self.connects += 1
-        services = client.services
-        data = services.get_characteristic(DATA_CHAR_UUID)
-        control = services.get_characteristic(CONTROL_CHAR_UUID)
-        if data is None or control is None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(t.io_timeout):
-                    await client.disconnect()
+        session = _Session(conn, queue)
+        if not (conn.has(DATA_CHAR_UUID) and conn.has(CONTROL_CHAR_UUID)):
+            self._session = session  # so that _close disconnects it
             raise SensorError(
-                f"{device.address} has no posture data/control characteristics; check that "
+                f"{advert.address} has no posture data/control characteristics; check that "
                 f"sensor {cfg.id}'s address belongs to a PostureClip"
             )
-        battery = services.get_characteristic(BATTERY_LEVEL_UUID)
-        return _Session(client, data, control, battery, queue)
+        return session
 
-    async def _start(self, s: _Session, device: BLEDevice) -> list[SourceEvent]:
+    async def _io(self, what: Callable[[], Awaitable[_T]]) -> _T:
+        try:
+            async with asyncio.timeout(self.timing.io_timeout):
+                return await what()
+        except TimeoutError as exc:
+            raise SensorError(
+                f"sensor {self.config.id} did not answer within {self.timing.io_timeout:g} s"
+            ) from exc
+
+    async def _start(self, s: _Session, advert: Advert) -> list[SourceEvent]:
         """Subscribe, read battery and firmware, send START; the events that says."""
-        cfg, t = self.config, self.timing
+        cfg, conn = self.config, s.conn
         out: list[SourceEvent] = []
 
-        def on_data(_c: BleakGATTCharacteristic, value: bytearray) -> None:
-            s.queue.put_nowait(("data", bytes(value), self.clock()))
+        def on_data(value: bytes) -> None:
+            s.queue.put_nowait(("data", value, self.clock()))
 
-        def on_battery(_c: BleakGATTCharacteristic, value: bytearray) -> None:
-            s.queue.put_nowait(("battery", bytes(value), self.clock()))
+        def on_battery(value: bytes) -> None:
+            s.queue.put_nowait(("battery", value, self.clock()))
 
-        what = f"setting up sensor {cfg.id} ({device.address})"
-        try:
-            async with asyncio.timeout(t.io_timeout):
-                await s.client.start_notify(s.data, on_data)
-            firmware = await self._read_text(s, FIRMWARE_REVISION_UUID)
-            if s.battery is not None:
-                level = await self._read_battery(s)
-                if level is not None:
-                    out.append(Battery(cfg.id, self.clock(), level))
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(t.io_timeout):
-                        await s.client.start_notify(s.battery, on_battery)
-            start = encode_control(ControlCommand(Opcode.START, rate_hz=cfg.rate_hz))
-            async with asyncio.timeout(t.io_timeout):
-                await s.client.write_gatt_char(s.control, start, response=True)
-        except Exception as exc:
-            raise sensor_error(exc, what, cfg.adapter) from exc
+        await self._io(lambda: conn.subscribe(DATA_CHAR_UUID, on_data))
+        firmware = await self._optional(s, FIRMWARE_REVISION_UUID)
+        if conn.has(BATTERY_LEVEL_UUID):
+            raw = await self._optional(s, BATTERY_LEVEL_UUID)
+            level = None if raw is None else _battery_level(raw)
+            if level is not None:
+                out.append(Battery(cfg.id, self.clock(), level))
+            try:
+                await self._io(lambda: conn.subscribe(BATTERY_LEVEL_UUID, on_battery))
+            except SensorError as exc:
+                log.info("%s: no battery notifications: %s", cfg.id, exc)
+        start = encode_control(ControlCommand(Opcode.START, rate_hz=cfg.rate_hz))
+        await self._io(lambda: conn.write(CONTROL_CHAR_UUID, start))
+        fw = "unknown" if firmware is None else firmware.decode("utf-8", "replace").strip("\x00 ")
         log.info(
             "%s: connected to %s, firmware %s, streaming at %d Hz",
             cfg.id,
-            device.address,
-            firmware,
+            advert.address,
+            fw,
             cfg.rate_hz,
         )
-        out.insert(0, LinkUp(cfg.id, self.clock(), device.address, firmware))
+        out.insert(0, LinkUp(cfg.id, self.clock(), advert.address, fw or "unknown"))
         self._watch_from = time.monotonic()
         return out
 
-    async def _read_text(self, s: _Session, uuid: str) -> str:
-        ch = s.client.services.get_characteristic(uuid)
-        if ch is None:
-            return "unknown"
-        try:
-            async with asyncio.timeout(self.timing.io_timeout):
-                raw = await s.client.read_gatt_char(ch)
-        except Exception as exc:
-            log.info("%s: could not read %s: %r", self.config.id, uuid, exc)
-            return "unknown"
-        return bytes(raw).decode("utf-8", "replace").strip("\x00 ") or "unknown"
-
-    async def _read_battery(self, s: _Session) -> int | None:
-        assert s.battery is not None
-        try:
-            async with asyncio.timeout(self.timing.io_timeout):
-                raw = await s.client.read_gatt_char(s.battery)
-        except Exception as exc:
-            log.info("%s: could not read the battery level: %r", self.config.id, exc)
+    async def _optional(self, s: _Session, uuid: str) -> bytes | None:
+        """Read a characteristic that is nice to have; None when absent or failing."""
+        if not s.conn.has(uuid):
             return None
-        return _battery_level(bytes(raw))
+        try:
+            return await self._io(lambda: s.conn.read(uuid))
+        except SensorError as exc:
+            log.info("%s: could not read %s: %s", self.config.id, uuid, exc)
+            return None
 
     async def _next(self, s: _Session) -> list[SourceEvent] | str:
         """The events of the next notification, or why the link is over."""
@@ -316,10 +308,12 @@ class BleSource:
                 if level is not None:
                     return [Battery(self.config.id, t, level)]
                 continue
+            # Any notification, even an undecodable one, shows the link is alive.
             self._watch_from = time.monotonic()
-            return self._feed(value, t)
+            return self.feed(value, t)
 
-    def _feed(self, value: bytes, t: float) -> list[SourceEvent]:
+    def feed(self, value: bytes, t: float) -> list[SourceEvent]:
+        """One data notification to events, with the Gap after an outage."""
         evs = self.stream.feed(value, t)
         if self._after_outage and not any(isinstance(e, Malformed) for e in evs):
             evs = self._first_after_outage(value, t, evs)
@@ -329,14 +323,19 @@ class BleSource:
             self._last_t = float(samples[-1].t[-1])
         return evs
 
+    def mark_outage(self) -> None:
+        """The link went down: the next packet must come with a Gap."""
+        self._after_outage = True
+
     def _first_after_outage(
         self, value: bytes, t: float, evs: list[SourceEvent]
     ) -> list[SourceEvent]:
-        """Make sure the first packet after an outage comes with a Gap.
+        """Make sure the first packet after an outage comes with one right Gap.
 
-        The stream reports the gap itself when the sensor kept counting packets. A sensor
-        that restarted counts from 0 again, which the stream reads as a duplicate: then it
-        starts afresh and the gap is estimated from the time that passed.
+        A sensor that kept counting packets while unheard gets the stream's own Gap. A
+        sensor that restarted counts from 0 again: the stream drops that as a duplicate,
+        or reads it as a jump whose packet count disagrees with the time that passed.
+        Then the stream starts afresh and the Gap is estimated from the time that passed.
         """
         if not evs:
             self.stream.reset()
@@ -345,14 +344,23 @@ class BleSource:
         if not samples:
             return evs
         self._after_outage = False
-        if any(isinstance(e, Gap) for e in evs) or self._last_t is None:
+        if self._last_t is None:
             return evs
-        first = float(samples[0].t[0])
         try:
             pkt = decode_packet(value)
         except PacketError:
             return evs
         per_packet = pkt.n / pkt.rate_hz
+        gaps = [e for e in evs if isinstance(e, Gap)]
+        if gaps:
+            span = gaps[0].t_end - gaps[0].t_start
+            # Sensor clocks agree with ours to well under 1 %; a far-off count is a restart.
+            if abs(gaps[0].missed_packets * per_packet - span) <= max(1.0, 0.02 * span):
+                return evs
+            self.stream.reset()
+            evs = self.stream.feed(value, t)
+            samples = [e for e in evs if isinstance(e, Samples)]
+        first = float(samples[0].t[0])
         missed = max(0, round((first - self._last_t) / per_packet) - 1)
         return [Gap(self.config.id, self._last_t, first, missed), *evs]
 
@@ -360,22 +368,19 @@ class BleSource:
         s, self._session = self._session, None
         if s is None:
             return
-        io = self.timing.io_timeout
-        if polite and s.client.is_connected:
+        conn = s.conn
+        if polite and conn.is_connected:
             stop = encode_control(ControlCommand(Opcode.STOP))
-            for ch in (s.data, s.battery):
-                if ch is not None:
-                    with contextlib.suppress(Exception):
-                        async with asyncio.timeout(io):
-                            await s.client.stop_notify(ch)
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(io):
-                    await s.client.write_gatt_char(s.control, stop, response=True)
+            for uuid in (DATA_CHAR_UUID, BATTERY_LEVEL_UUID):
+                if conn.has(uuid):
+                    with contextlib.suppress(SensorError):
+                        await self._io(lambda u=uuid: conn.unsubscribe(u))  # type: ignore[misc]
+            with contextlib.suppress(SensorError):
+                await self._io(lambda: conn.write(CONTROL_CHAR_UUID, stop))
         try:
-            async with asyncio.timeout(io):
-                await s.client.disconnect()
-        except Exception as exc:
-            log.debug("%s: disconnect: %r", self.config.id, exc)
+            await self._io(conn.disconnect)
+        except SensorError as exc:
+            log.debug("%s: disconnect: %s", self.config.id, exc)
 
     # --- haptics -----------------------------------------------------------------------
     async def nudge(self, pattern: VibratePattern) -> None:
@@ -384,19 +389,15 @@ class BleSource:
         s = self._session
         if not cfg.haptic:
             return
-        if s is None or not s.client.is_connected:
+        if s is None or not s.conn.is_connected:
             log.info("%s: not connected; haptic nudge skipped", cfg.id)
             return
         cmd = encode_control(ControlCommand(Opcode.VIBRATE, pattern=pattern, repeat=1))
         try:
-            async with asyncio.timeout(self.timing.io_timeout):
-                await s.client.write_gatt_char(s.control, cmd, response=True)
+            await self._io(lambda: s.conn.write(CONTROL_CHAR_UUID, cmd))
+        # Anything at all: a missed buzz must not disturb streaming.
         except Exception as exc:
-            log.warning(
-                "%s: could not buzz the sensor: %s",
-                cfg.id,
-                sensor_error(exc, "vibrate", cfg.adapter),
-            )
+            log.warning("%s: could not buzz the sensor: %s", cfg.id, exc)
 
 
 def _battery_level(raw: bytes) -> int | None:
