@@ -102,36 +102,48 @@ async def _stream(rec: Recording, speed: float | None, max_payload: int, limit: 
     return count
 
 
+def _bluez(argv: list[str]) -> int:
+    """Hand over to the BlueZ double's own command line, imported only when asked for."""
+    try:
+        bluez = importlib.import_module("firmware_sim.bluez.__main__")
+    except ModuleNotFoundError as exc:
+        print(
+            f"error: the BlueZ double is not available ({exc}); "
+            "it lives in firmware_sim/bluez/ (docs/ble.md)",
+            file=sys.stderr,
+        )
+        return 2
+    return int(bluez.main(argv))
+
+
+def _run_stream(args: argparse.Namespace, rec: Recording) -> int:
+    speed = None if args.speed == 0 else args.speed
+    try:
+        asyncio.run(_stream(rec, speed, args.max_payload, args.limit))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in and args_in[0] == "bluez":
-        try:
-            bluez = importlib.import_module("firmware_sim.bluez.__main__")
-        except ModuleNotFoundError as exc:
-            print(
-                f"error: the BlueZ double is not available ({exc}); "
-                "it lives in firmware_sim/bluez/ (docs/ble.md)",
-                file=sys.stderr,
-            )
-            return 2
-        return int(bluez.main(args_in[1:]))
+        return _bluez(args_in[1:])
     streaming = bool(args_in) and args_in[0] == "stream"
     parser = _stream_parser() if streaming else _parser()
     args = parser.parse_args(args_in[1:] if streaming else args_in)
+    if not streaming and not args.out:
+        parser.error("--out is required (or use the 'stream' command)")
     try:
         rec = _simulate(args)
     except (PosturedError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if streaming:
-        speed = None if args.speed == 0 else args.speed
-        try:
-            asyncio.run(_stream(rec, speed, args.max_payload, args.limit))
-        except KeyboardInterrupt:
-            return 130
-        return 0
-    if not args.out:
-        parser.error("--out is required (or use the 'stream' command)")
+        return _run_stream(args, rec)
     write_recording(rec, args.out)
     print(
         f"wrote {len(rec.t)} samples ({rec.duration_s / 3600:.2f} h at {rec.rate_hz} Hz) "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
-from firmware_sim import Recording, Scenario, ScenarioSegment, load_scenario, simulate
+from firmware_sim import Recording, Scenario, ScenarioSegment, load_scenario, random_day, simulate
 from firmware_sim.motion import MOUNTS
 from tests.sim.helpers import angle, dominant_hz, mean_gravity
 
@@ -249,3 +251,13 @@ def test_rates_and_sample_times(rate: int) -> None:
 def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         simulate(load_scenario("transitions"), **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_eight_hour_day_simulates_in_seconds() -> None:
+    scen = random_day(1)
+    start = time.process_time()
+    rec = simulate(scen, seed=1, rate_hz=50)
+    cpu = time.process_time() - start
+    assert len(rec.t) == 8 * 3600 * 50
+    # About 1 s on a quiet machine; the bound leaves room for a busy one.
+    assert cpu < 5.0

@@ -89,3 +89,5 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         main(["--scenario", "demo"])
     assert info.value.code == 2
     assert "--out is required" in capsys.readouterr().err
+    assert main(["stream", "--scenario", "demo", "--max-payload", "12", "--limit", "1"]) == 2
+    assert "a payload of 12 bytes holds no sample" in capsys.readouterr().err
