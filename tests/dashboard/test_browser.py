@@ -109,6 +109,7 @@ def test_live_posture_and_sitting_timer_follow_the_state(page: Page, broker: Mos
         12,
         45,
     ]
+    expect(c.get_by_role("progressbar", name="Sitting progress: 12 min of 45 min")).to_be_visible()
     expect(c.locator('[data-f="battery"]')).to_have_text("Battery 87%")
 
     broker.pub("posture/s1/state", samples.state(t + 1, forward_deg=3.5, sitting_minutes=46.0))
@@ -186,7 +187,8 @@ def test_snooze_publishes_the_command_and_shows_the_reply(page: Page, broker: Mo
         expect(c.locator('[data-f="mode"]')).to_contain_text("Snoozed until")
         expect(c.locator('[data-f="battery"]')).to_have_text("Battery 87%")
 
-        c.get_by_role("button", name="Pause").click()
+        c.get_by_role("button", name="Pause").focus()  # and by keyboard
+        page.keyboard.press("Enter")
         ((_, payload),) = sub.wait_for(lambda tp, _: tp.endswith("/pause"), timeout=5)
         refusal = {
             "ok": False,
@@ -237,3 +239,22 @@ def test_a_lan_dashboard_wants_its_token(
         broker.pub("posture/s5/state", samples.state(time.time()), "-r")
         expect(card(pg, "s5").locator('[data-f="posture"]')).to_have_text("Upright")
         ctx.close()
+
+
+def test_dark_mode_and_phone_width(browser: Browser, url: str, broker: Mosquitto) -> None:
+    broker.pub("posture/s6/state", samples.state(time.time()), "-r")
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    pg = ctx.new_page()
+    pg.goto(url)
+    c = card(pg, "s6")
+    expect(c.locator('[data-f="posture"]')).to_have_text("Upright")
+    assert pg.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(17, 20, 24)"
+    # One column on a phone: the alert sits under the posture, not beside it.
+    posture = c.locator('[data-f="posture-panel"]').bounding_box()
+    alert = c.locator("section.alert-panel").bounding_box()
+    assert posture is not None
+    assert alert is not None
+    assert alert["x"] == posture["x"]
+    assert alert["y"] > posture["y"]
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out
+    ctx.close()

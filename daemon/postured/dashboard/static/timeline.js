@@ -135,9 +135,11 @@ export function describe(it) {
     case "posture":
       return `Posture: ${postureWord(it.posture)}`;
     case "sitting_start":
-      return "Sat down";
+      return "Sitting bout started";
     case "sitting_end":
-      return `Stood up after ${duration((it.duration_s ?? 0) / 60)} sitting`;
+      return `Sitting bout ended after ${duration((it.duration_s ?? 0) / 60)}`;
+    case "transition":
+      return it.kind === "stand_up" ? "Stood up" : it.kind === "sit_down" ? "Sat down" : "Moved";
     case "break":
       return `Break of ${duration((it.duration_s ?? 0) / 60)}`;
     case "alert":
