@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 import pytest_asyncio
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from firmware_sim.bluez import PrivateBus
+from firmware_sim.bluez import BluezDouble, PrivateBus, SimSensor, sensor_address, sensor_name
+from postured.ble import BleSource, LinkTiming, scan
 from postured.protocol import SERVICE_UUID
+from postured.sensor_config import SensorConfig
+from postured.source import LinkUp, Samples
 from tests.ble.conftest import StartDouble
 
 pytestmark = pytest.mark.ble
 
 OM = "org.freedesktop.DBus.ObjectManager"
+QUICK = LinkTiming(scan_timeout=1.0, backoff_initial=0.1, backoff_cap=0.3, watchdog=2.0)
 
 
 class Client:
@@ -156,3 +163,30 @@ async def test_gatt_needs_a_connection_and_refuses_what_the_sensor_cannot_do(
     await client.call(dev, "org.bluez.Device1", "Disconnect")
     gone = await client.call(data, "org.bluez.GattCharacteristic1", "StartNotify")
     assert gone.error_name == "org.freedesktop.DBus.Error.UnknownObject"
+
+
+@pytest.mark.asyncio
+async def test_in_process_double_is_steered_directly(bluez_bus: PrivateBus) -> None:
+    def upright(t: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:
+        return np.tile(np.array([0, 8192, 0], dtype=np.int16), (len(t), 1))
+
+    addr = sensor_address(7)
+    double = BluezDouble([SimSensor(addr, sensor_name(7), upright)], adv_interval=0.05)
+    await double.start(bluez_bus.address)
+    try:
+        found = await scan("hci0", 0.3)
+        assert [(f.address, f.name) for f in found] == [(addr, sensor_name(7))]
+        src = BleSource(SensorConfig(id="inproc", address=addr), timing=QUICK)
+        kinds: list[str] = []
+        async with asyncio.timeout(10), contextlib.aclosing(src.events()) as events:
+            async for ev in events:
+                kinds.append(type(ev).__name__)
+                if isinstance(ev, Samples) and "LinkDown" not in kinds:
+                    assert np.allclose(ev.acc, [0.0, 1.0, 0.0])
+                    double.drop_link(addr)
+                if isinstance(ev, LinkUp) and "LinkDown" in kinds:
+                    break
+        assert double.sensor(addr).drops == 1
+        assert double.sensor(addr).connects == 2
+    finally:
+        await double.stop()
