@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from postured.config import Config
 from postured.core.events import AlertKind, Posture
@@ -87,7 +87,7 @@ def page(browser: Browser, url: str) -> Iterator[Page]:
     assert problems == []
 
 
-def card(page: Page, sensor: str):  # type: ignore[no-untyped-def]
+def card(page: Page, sensor: str) -> Locator:
     return page.locator(f'section.sensor[data-sensor="{sensor}"]')
 
 
@@ -258,3 +258,36 @@ def test_dark_mode_and_phone_width(browser: Browser, url: str, broker: Mosquitto
     assert alert["y"] > posture["y"]
     assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out
     ctx.close()
+
+
+def test_the_day_is_drawn_and_survives_a_reload(page: Page, broker: Mosquitto) -> None:
+    t0 = time.time() - 3600
+    broker.pub("posture/s7/state", samples.state(t0 + 3000, sitting=False), "-r")
+    c = card(page, "s7")
+    expect(c.locator('[data-f="posture"]')).to_have_text("Upright")
+    for payload in (
+        samples.sitting_start(t0),
+        samples.posture(t0 + 600, Posture.FORWARD),
+        samples.posture(t0 + 900, Posture.UPRIGHT, Posture.FORWARD),
+        samples.sitting_end(t0 + 1800, t0),
+        samples.break_taken(t0 + 1920, 120.0),
+    ):
+        broker.pub("posture/s7/events", payload)
+
+    def drawn(shown: Locator) -> None:
+        expect(shown.locator(".timeline rect.seg-forward")).to_have_count(1)
+        expect(shown.locator(".timeline rect.seg-sitting")).to_have_count(1)
+        expect(shown.locator(".timeline rect.seg-break")).to_have_count(1)
+        expect(shown.locator('[data-f="events"] li')).to_have_count(6)
+        expect(shown.locator('[data-f="events"]')).to_contain_text(
+            "Sitting bout ended after 30 min"
+        )
+        expect(shown.locator('[data-f="events"]')).to_contain_text("Break of 2 min")
+
+    drawn(c)
+    page.reload()  # the server's ring buffer brings the day back
+    c = card(page, "s7")
+    drawn(c)
+    width = c.locator(".timeline rect.seg-sitting").evaluate("r => r.width.baseVal.value")
+    # Half an hour of a one-hour day is half of the 1000-unit drawing.
+    assert 490 < width < 510
