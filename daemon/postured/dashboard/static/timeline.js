@@ -82,7 +82,12 @@ export function renderTimeline(host, segs) {
   }
   const span = Math.max(1, segs.end - segs.start);
   const x = (t) => Math.min(1000, Math.max(0, ((t - segs.start) / span) * 1000));
-  const svg = el("svg", { viewBox: "0 0 1000 92", preserveAspectRatio: "none", role: "img" });
+  const svg = el("svg", {
+    viewBox: "0 0 1000 92",
+    preserveAspectRatio: "none",
+    role: "img",
+    "shape-rendering": "crispEdges", // no seams between touching bands
+  });
   svg.setAttribute(
     "aria-label",
     `Timeline ${clock(segs.start)} to ${clock(segs.end)}: ${segs.sitting.length} sitting bouts, ` +
