@@ -567,20 +567,30 @@ class BluezDouble:
         )
 
     async def _stream(self, s: SimSensor) -> None:
-        """Notify packets at the sensor's rate; the sensor samples on while unheard."""
+        """Notify packets at the sensor's rate; the sensor samples on while unheard.
+
+        Sequence numbers count packets and never go back (a rate change included), so
+        time nobody listened to shows up at the receiver as a gap.
+        """
         loop = asyncio.get_running_loop()
         path = char_path(s.path, GATT[0], DATA)
         n, rate = s.samples_per_packet, s.rate_hz
         period = n / rate
-        # Sequence numbers count packets since boot, so lost time shows up as a gap.
-        boot_loop_t = loop.time() - (time.monotonic() - s.boot_t)
-        k = int((loop.time() - boot_loop_t) / period) + 1
+        boot = loop.time() - (time.monotonic() - s.boot_t)  # device time 0 on the loop clock
+        now = loop.time() - boot
+        if s.next_t is None:
+            s.next_t = now
+        else:
+            skipped = max(0, int((now - s.next_t) / period))
+            s.seq += skipped
+            s.packets_lost += skipped
+            s.next_t += skipped * period
         while True:
-            await asyncio.sleep(max(0.0, boot_loop_t + k * period - loop.time()))
-            t = (k - 1) * period + np.arange(n) / rate
-            data = encode_packet(k, int(t[0] * 1000), rate, s.range_g, s.motion(t))
-            s.seq = k
-            k += 1
+            await asyncio.sleep(max(0.0, boot + s.next_t + period - loop.time()))
+            t = s.next_t + np.arange(n) / rate
+            s.seq += 1
+            data = encode_packet(s.seq, int(t[0] * 1000), rate, s.range_g, s.motion(t))
+            s.next_t += period
             if s.stalled or not self._notify_sessions.get(path):
                 s.packets_lost += 1
                 continue

@@ -109,7 +109,8 @@ class SimSensor:
     stalled: bool = False
     garbage_pending: int = 0
     notifying: set[str] = field(default_factory=set)  # char paths with notify on
-    seq: int = 0
+    seq: int = 0  # the last packet's sequence number (packets since boot)
+    next_t: float | None = None  # device time (s) the next packet's first sample is taken
     last_seen: float = field(default_factory=time.monotonic)
     # what happened, for tests and the demo's log
     writes: list[tuple[float, bytes]] = field(default_factory=list)
