@@ -29,6 +29,7 @@ from postured.mqtt.connection import Message, MqttConnection, NotConnectedError
 from postured.mqtt.outbox import Outbox, Pending, write_atomic
 from postured.mqtt.throttle import StateThrottle
 from postured.mqtt.topics import Topics, alert_payload, dumps, significant, state_payload
+from postured.mqtt.transport import MqttTransport, TransportFactory
 from postured.sensor_config import SensorConfig
 from postured.sink import CommandHandler
 
@@ -39,7 +40,11 @@ ANNOUNCED_FILE = "mqtt-discovery.json"
 
 
 class MqttBridge:
-    """``async with MqttBridge(cfg, sensors, state_dir=..., on_command=..., sw_version=...)``."""
+    """``async with MqttBridge(cfg, sensors, state_dir=..., on_command=..., sw_version=...)``.
+
+    ``transport`` replaces the paho connection, e.g. with
+    :meth:`postured.mqtt.memory.MemoryBroker.transport` in tests.
+    """
 
     def __init__(
         self,
@@ -56,6 +61,7 @@ class MqttBridge:
         rng: random.Random | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        transport: TransportFactory | None = None,
     ) -> None:
         self.cfg = cfg
         self.topics = Topics(cfg.base_topic)
@@ -67,14 +73,18 @@ class MqttBridge:
         self._flush_timeout_s = flush_timeout_s
         self._rng = rng or random.Random()
         self._clock = clock
-        self._conn = MqttConnection(
-            cfg,
-            client_id=client_id,
-            will=Message(self.topics.status, b"offline", qos=1, retain=True),
-            on_connect=self._announce,
-            rng=self._rng,
-            environ=environ,
-        )
+        will = Message(self.topics.status, b"offline", qos=1, retain=True)
+        if transport is None:
+            self._conn: MqttTransport = MqttConnection(
+                cfg,
+                client_id=client_id,
+                will=will,
+                on_connect=self._announce,
+                rng=self._rng,
+                environ=environ,
+            )
+        else:
+            self._conn = transport(will, self._announce)
         self._outbox = Outbox(cfg.queue_max)
         self._inflight: dict[str, asyncio.Future[None]] = {}
         self._states: dict[str, str] = {}
@@ -302,7 +312,15 @@ class MqttBridge:
         except (OSError, ValueError) as e:
             log.warning("MQTT: cannot read the announced devices (%s); starting afresh", e)
             return {}
-        ok = isinstance(doc, dict) and all(isinstance(s, str) for s in doc.get("sensors", []))
+        ok = (
+            isinstance(doc, dict)
+            and isinstance(doc.get("prefix", ""), str)
+            and isinstance(doc.get("base", ""), str)
+            and isinstance(doc.get("sensors", []), list)
+            and all(isinstance(s, str) for s in doc.get("sensors", []))
+        )
+        if not ok:
+            log.warning("MQTT: the announced devices file is not what this version wrote; ignored")
         return doc if ok else {}
 
     def _publish_latest(self, *, everything: bool) -> None:
