@@ -136,7 +136,10 @@ async def test_absent_sensor_is_looked_for_again_and_again_with_backoff() -> Non
 
 
 @pytest.mark.asyncio
-async def test_disconnect_then_reconnect_then_silence_trips_the_watchdog() -> None:
+async def test_disconnect_then_reconnect_then_silence_trips_the_watchdog(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("WARNING", logger="postured.ble")
     radio = MemoryRadio()
     radio.show(SENSOR)
     src = source(radio, address=ADDR)
@@ -166,6 +169,8 @@ async def test_disconnect_then_reconnect_then_silence_trips_the_watchdog() -> No
     assert src.watchdog_trips == 1
     assert [type(e) for e in seen if isinstance(e, Gap | Samples)] == [Samples, Gap, Samples]
     assert [e.level for e in seen if isinstance(e, Battery)] == [64, 64]
+    # a flapping link is reported once per log interval, not once per drop
+    assert [r.getMessage() for r in caplog.records] == ["s: link down: disconnected"]
 
 
 @pytest.mark.asyncio

@@ -114,7 +114,8 @@ class BleSource:
         self._last_t: float | None = None  # time of the last sample received
         self._after_outage = False
         self._watch_from = 0.0  # monotonic time the watchdog counts from
-        self._absent_log = RateLimitedLog(t.log_interval)
+        self._absent_log = RateLimitedLog(t.log_interval)  # not found, cannot connect
+        self._down_log = RateLimitedLog(t.log_interval)  # a flapping link
 
     @property
     def sensor_id(self) -> str:
@@ -194,7 +195,10 @@ class BleSource:
                 await self._close(polite=reason is None)
             if up:
                 self.mark_outage()
-                log.warning("%s: link down: %s", cfg.id, reason)
+                if self._down_log.ready(time.monotonic()):
+                    held = self._down_log.take_suppressed()
+                    more = f" (and {held} more drops since the last report)" if held else ""
+                    log.warning("%s: link down: %s%s", cfg.id, reason, more)
                 yield LinkDown(cfg.id, self.clock(), reason or "disconnected")
             await asyncio.sleep(self.backoff.next())
 
