@@ -13,7 +13,7 @@ from postured.core.events import AlertKind
 from postured.mqtt.backoff import Backoff
 from postured.mqtt.throttle import StateThrottle
 from postured.mqtt.topics import Topics, alert_payload, dumps, significant, state_payload
-from tests.mqtt.helpers import make_alert, make_state
+from tests.mqtt.helpers import make_alert, make_state, make_stats
 
 
 @given(seed=st.integers(0, 2**32), lo=st.floats(0.05, 5), hi=st.floats(5, 600))
@@ -104,3 +104,14 @@ def test_state_payload_and_significance() -> None:
 def test_non_finite_numbers_become_null() -> None:
     d = json.loads(dumps(state_payload(make_state(angle_deg=float("nan")), {})))
     assert d["angle_deg"] is None
+
+
+def test_growing_minutes_are_not_news_but_counts_are() -> None:
+    from postured.mqtt.topics import STATS_CONTINUOUS  # noqa: PLC0415
+
+    a = make_stats(alerts=2).to_dict()
+    more_minutes = {**a, "sitting_minutes": 121.0, "minutes_by_posture": {"upright": 101.0}}
+    assert significant(more_minutes, STATS_CONTINUOUS) == significant(a, STATS_CONTINUOUS)
+    assert significant(make_stats(alerts=3).to_dict(), STATS_CONTINUOUS) != significant(
+        a, STATS_CONTINUOUS
+    )

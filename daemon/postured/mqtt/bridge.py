@@ -28,7 +28,14 @@ from postured.mqtt.config import MqttConfig
 from postured.mqtt.connection import Message, MqttConnection, NotConnectedError
 from postured.mqtt.outbox import Outbox, Pending, write_atomic
 from postured.mqtt.throttle import StateThrottle
-from postured.mqtt.topics import Topics, alert_payload, dumps, significant, state_payload
+from postured.mqtt.topics import (
+    STATS_CONTINUOUS,
+    Topics,
+    alert_payload,
+    dumps,
+    significant,
+    state_payload,
+)
 from postured.mqtt.transport import MqttTransport, TransportFactory
 from postured.sensor_config import SensorConfig
 from postured.sink import CommandHandler
@@ -220,12 +227,13 @@ class MqttBridge:
 
     def stats(self, sensor_id: str, stats: DailyStats) -> None:
         try:
-            text = dumps(stats.to_dict())
+            d = stats.to_dict()
+            text = dumps(d)
         except (TypeError, ValueError):
             log.exception("MQTT: cannot encode the statistics of %s", sensor_id)
             return
         self._stats[sensor_id] = text
-        self._throttle.offer(("stats", sensor_id), text)
+        self._throttle.offer(("stats", sensor_id), significant(d, STATS_CONTINUOUS))
         self._wake_state.set()
 
     def event(self, sensor_id: str, event: Event) -> None:

@@ -110,6 +110,12 @@ CONTINUOUS = frozenset(
 )
 
 
-def significant(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+#: Statistics that grow by the minute; a count (alerts, breaks, snoozes) or a new day is news.
+STATS_CONTINUOUS = frozenset({"minutes_by_posture", "sitting_minutes", "longest_bout_minutes"})
+
+
+def significant(
+    payload: Mapping[str, Any], continuous: frozenset[str] = CONTINUOUS
+) -> tuple[tuple[str, str], ...]:
     """What must differ for a state to count as changed (and go out at once)."""
-    return tuple(sorted((k, repr(v)) for k, v in payload.items() if k not in CONTINUOUS))
+    return tuple(sorted((k, repr(v)) for k, v in payload.items() if k not in continuous))
