@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from postured.core.events import AlertKind
 from postured.mqtt.backoff import Backoff
 from postured.mqtt.throttle import StateThrottle
-from postured.mqtt.topics import Topics, alert_payload, dumps, significant, state_payload
+from postured.mqtt.topics import (
+    STATS_CONTINUOUS,
+    Topics,
+    alert_payload,
+    dumps,
+    significant,
+    state_payload,
+)
 from tests.mqtt.helpers import make_alert, make_state, make_stats
 
 
@@ -107,8 +114,6 @@ def test_non_finite_numbers_become_null() -> None:
 
 
 def test_growing_minutes_are_not_news_but_counts_are() -> None:
-    from postured.mqtt.topics import STATS_CONTINUOUS  # noqa: PLC0415
-
     a = make_stats(alerts=2).to_dict()
     more_minutes = {**a, "sitting_minutes": 121.0, "minutes_by_posture": {"upright": 101.0}}
     assert significant(more_minutes, STATS_CONTINUOUS) == significant(a, STATS_CONTINUOUS)
