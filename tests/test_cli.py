@@ -149,9 +149,30 @@ def test_default_config_comes_from_systemd_configuration_directory(
     assert cli.load_config(None) == Config()
 
 
+def test_every_command_has_a_handler() -> None:
+    parser = cli.build_parser()
+    for name in cli.subcommands(parser):
+        argv = {"replay": ["x.csv"], "calibrate": ["a"], "snooze": ["a"]}.get(name, [])
+        argv = argv or (["a"] if name in ("pause", "resume") else [])
+        args = parser.parse_args([name, *argv])
+        assert callable(args.handler), name
+
+
 def test_every_command_has_help_with_an_example() -> None:
     commands = cli.subcommands(cli.build_parser())
-    assert {"run", "check-config", "calibrate"} <= set(commands)
+    assert set(commands) == {
+        "run",
+        "demo",
+        "replay",
+        "eval",
+        "scan",
+        "dashboard",
+        "check-config",
+        "calibrate",
+        "snooze",
+        "pause",
+        "resume",
+    }
     for name, parser in commands.items():
         assert "example" in parser.format_help(), f"postured {name} --help shows no example"
 

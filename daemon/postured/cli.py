@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import logging
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from types import ModuleType
 from typing import Any
 
-from postured import __version__, logsetup
+from postured import __version__, demo, evaluate, logsetup, replay, service
 from postured import config as configmod
+from postured.ble.scan import add_parser as add_scan_parser
 from postured.config import Config, ConfigInvalid
+from postured.dashboard.cli import add_parser as add_dashboard_parser
 from postured.errors import BrokerError, ConfigError, PosturedError
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,15 @@ EX_CONFIG = 78
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
-#: Modules that add one subcommand each, in the order ``postured --help`` lists them.
-SUBCOMMANDS = (
-    "postured.service",  # run
-    "postured.demo",  # demo
-    "postured.replay",  # replay
-    "postured.evaluate",  # eval
-    "postured.ble.scan",  # scan
-    "postured.dashboard.cli",  # dashboard
+#: Each subcommand module's ``add_parser``, in the order ``postured --help`` lists them.
+SUBCOMMANDS: tuple[Callable[[Any], object], ...] = (
+    service.add_parser,  # run
+    demo.add_parser,  # demo
+    replay.add_parser,  # replay
+    evaluate.add_parser,  # eval
+    add_scan_parser,  # scan
+    add_dashboard_parser,  # dashboard
 )
-
 
 #: An example for commands whose own help shows none (shown as the help's epilog).
 EXAMPLES = {
@@ -54,19 +53,6 @@ EXAMPLES = {
     "scan": "postured scan --timeout 10",
     "dashboard": "postured dashboard --port 8765  (then open http://127.0.0.1:8765/)",
 }
-
-
-def subcommand_modules() -> list[ModuleType]:
-    """The subcommand modules present in this installation."""
-    out = []
-    for name in SUBCOMMANDS:
-        try:
-            out.append(importlib.import_module(name))
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise  # the module is there but one of its imports is not: a real error
-    return out
-
 
 DESCRIPTION = """\
 Reads a clip-on BLE posture sensor, notices long sitting and forward-head posture, and
@@ -105,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     parser.set_defaults(handler=None, load_config=True)
     sub = parser.add_subparsers(title="commands", metavar="<command>")
-    for module in subcommand_modules():
-        module.add_parser(sub)
+    for add_parser in SUBCOMMANDS:
+        add_parser(sub)
     _add_check_config(sub)
     _add_daemon_commands(sub)
     for name, p in subcommands(parser).items():
