@@ -52,7 +52,7 @@ def test_topic_and_device_blocks(announced: tuple[str, dict[str, Any]]) -> None:
     assert p["o"]["sw_version"] == "1.2.3"
 
 
-def test_every_component_has_platform_fields_unique_id_and_availability(
+def test_every_component_has_platform_fields_and_unique_id(
     announced: tuple[str, dict[str, Any]],
 ) -> None:
     _, p = announced
@@ -63,12 +63,20 @@ def test_every_component_has_platform_fields_unique_id_and_availability(
         assert re.fullmatch(r"[a-zA-Z0-9_-]+", key)
         assert re.fullmatch(r"[a-zA-Z0-9_-]+", c["unique_id"])
         assert REQUIRED[c["p"]] <= set(c), (key, REQUIRED[c["p"]] - set(c))
-        assert c["availability_mode"] == "all"
-        assert [a["topic"] for a in c["availability"]] == [
-            "home/posture/status",
-            "home/posture/desk-1/availability",
-        ]
-        assert all(a["payload_not_available"] == "offline" for a in c["availability"])
+        assert "availability" not in c  # shared at the root, not overridden
+
+
+def test_availability_needs_both_the_daemon_and_the_sensor(
+    announced: tuple[str, dict[str, Any]],
+) -> None:
+    _, p = announced
+    assert p["availability_mode"] == "all"
+    assert [a["topic"] for a in p["availability"]] == [
+        "home/posture/status",
+        "home/posture/desk-1/availability",
+    ]
+    for a in p["availability"]:
+        assert (a["payload_available"], a["payload_not_available"]) == ("online", "offline")
 
 
 def test_the_entities_the_issue_lists(announced: tuple[str, dict[str, Any]]) -> None:

@@ -1,8 +1,9 @@
 """Home Assistant MQTT discovery: one device per sensor (pure functions).
 
 Device-based discovery: one retained ``<prefix>/device/<node>/config`` holding ``dev``
-(the device), ``o`` (origin) and ``cmps`` (one entry per entity, each with its platform
-``p`` and ``unique_id``). An empty retained payload on that topic removes the device.
+(the device), ``o`` (origin), the shared availability and ``cmps`` (one entry per entity,
+each with its platform ``p`` and ``unique_id``). An empty retained payload on that topic
+removes the device.
 """
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ def device_config(
             "p": platform,
             "name": name,
             "unique_id": f"{node}_{key}",
-            **availability,
             **opts,
         }
 
@@ -220,6 +220,8 @@ def device_config(
         },
         "o": {"name": ORIGIN, "sw_version": sw_version},
         "cmps": cmps,
+        # Shared by every component (Home Assistant allows availability and qos here).
+        **availability,
         "qos": 1,
     }
     return config_topic(cfg.discovery_prefix, sid), payload
