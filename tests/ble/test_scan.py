@@ -11,6 +11,7 @@ import pytest
 from firmware_sim.bluez.control import DoubleControl
 from postured.ble import BleSource, LinkTiming, scan
 from postured.ble.scan import EX_UNAVAILABLE, Found, add_parser, run
+from postured.ble.scanner import shared_scanner
 from postured.config import Config
 from postured.errors import SensorError
 from postured.sensor_config import SensorConfig
@@ -99,3 +100,24 @@ def test_scan_command_without_bluez_exits_unavailable(capsys: pytest.CaptureFixt
 
 def test_found_sorts_by_name() -> None:
     assert sorted([Found("b", "2", -1), Found("a", "1", -90)])[0].name == "a"
+
+
+@pytest.mark.asyncio
+async def test_a_scan_held_open_is_restarted_after_bluez_restarts(
+    start_double: StartDouble,
+) -> None:
+    d = start_double(1)
+    scanner = shared_scanner("hci0")
+    scanner.stale_after = 0.3
+    never = asyncio.create_task(scanner.find(lambda dev, adv: False, within=4.0))
+    await asyncio.sleep(0.3)
+    d.kill()  # bluetoothd dies and comes back: our discovery session is gone
+    d.start()
+    await asyncio.sleep(0.4)
+    # another sensor starts looking while the first still holds the scan open
+    found = await scanner.find(lambda dev, adv: dev.address == d.addresses[0], within=2.0)
+    assert found is not None
+    assert not never.done()
+    never.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await never

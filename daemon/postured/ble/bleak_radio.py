@@ -13,6 +13,7 @@ from bleak_retry_connector import establish_connection
 from postured.ble.advice import sensor_error
 from postured.ble.radio import Advert, Connection, Notify
 from postured.ble.scanner import shared_scanner
+from postured.errors import SensorError
 
 
 def _advert(device: BLEDevice, adv: AdvertisementData) -> Advert:
@@ -39,8 +40,8 @@ class BleakConnection:
     def _char(self, uuid: str) -> BleakGATTCharacteristic:
         ch = self.client.services.get_characteristic(uuid)
         if ch is None:
-            raise sensor_error(
-                KeyError(uuid), f"the sensor has no characteristic {uuid}", self.adapter
+            raise SensorError(
+                f"the connected device has no characteristic {uuid}; is it a PostureClip?"
             )
         return ch
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,14 +41,22 @@ class SharedScanner:
     _users: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _waiters: list[_Waiter] = field(default_factory=list)
+    #: Restart a scan that has heard nothing for this long: while several sensors take
+    #: turns waiting it may never stop, and a restarted bluetoothd forgets it silently.
+    stale_after: float = 30.0
+    _heard_at: float = 0.0  # monotonic time of the last advertisement or (re)start
 
     def _on_advert(self, device: BLEDevice, adv: AdvertisementData) -> None:
+        self._heard_at = time.monotonic()
         for w in self._waiters:
             if not w.future.done() and w.match(device, adv):
                 w.future.set_result((device, adv))
 
     async def _acquire(self) -> None:
         async with self._lock:
+            if self._scanner is not None and time.monotonic() - self._heard_at > self.stale_after:
+                log.debug("restarting the scan on %s: nothing heard for a while", self.adapter)
+                await self._stop()
             if self._scanner is None:
                 scanner = BleakScanner(
                     self._on_advert, bluez={"adapter": self.adapter}, scanning_mode="active"
@@ -57,17 +66,23 @@ class SharedScanner:
                 except Exception as exc:
                     raise sensor_error(exc, "starting a scan", self.adapter) from exc
                 self._scanner = scanner
+                self._heard_at = time.monotonic()
             self._users += 1
 
     async def _release(self) -> None:
         async with self._lock:
             self._users -= 1
-            if self._users == 0 and self._scanner is not None:
-                scanner, self._scanner = self._scanner, None
-                try:
-                    await scanner.stop()
-                except Exception as exc:
-                    log.debug("stopping the scan on %s failed: %r", self.adapter, exc)
+            if self._users == 0:
+                await self._stop()
+
+    async def _stop(self) -> None:
+        scanner, self._scanner = self._scanner, None
+        if scanner is None:
+            return
+        try:
+            await scanner.stop()
+        except Exception as exc:  # BlueZ may be gone with our session: nothing to undo
+            log.debug("stopping the scan on %s failed: %r", self.adapter, exc)
 
     async def find(
         self, match: Match, *, within: float
