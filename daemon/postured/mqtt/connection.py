@@ -431,7 +431,9 @@ class MqttConnection:
                 if s.looping:
                     await asyncio.wait({s.ended}, timeout=_CLOSE_TIMEOUT_S)
             if s.looping:
-                await asyncio.to_thread(s.client.loop_stop)
+                # Bounded: paho's loop can linger on a socket the broker stopped reading.
+                stopper = asyncio.ensure_future(asyncio.to_thread(s.client.loop_stop))
+                await asyncio.wait({stopper}, timeout=_CLOSE_TIMEOUT_S)
         elif connect.done():
             connect.exception()  # retrieved; reported by _run_session already
         # loop_stop() leaves paho's wake-up socket pair open; reinitialise() closes it.
