@@ -102,6 +102,11 @@ class SimSource:
     def sensor_id(self) -> str:
         return self.config.id
 
+    @property
+    def anchor(self) -> float | None:
+        """Epoch seconds at sim time 0 (None until :meth:`events` starts)."""
+        return self._anchor
+
     def now(self) -> float:
         """The sensor's clock (epoch seconds, running ``speed`` times the wall clock)."""
         if self._anchor is None:

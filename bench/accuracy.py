@@ -1,0 +1,38 @@
+"""Detection accuracy: `postured eval` on the simulator, and the public real recordings.
+
+``accuracy.sim`` is the eval table over the scenario library and seeded random days, both
+mounts, 25/50/100 Hz. ``accuracy.real`` is per data set and subject (postured.realdata),
+skipped with a message when ../shared/data is absent.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from postured.core.config import AlertConfig, DetectionConfig
+from postured.evaluate import evaluate, format_table
+
+
+def run(quick: bool) -> dict[str, Any]:
+    days = 2 if quick else 20
+    rates = (50,) if quick else (25, 50, 100)
+    sim = evaluate(DetectionConfig(), AlertConfig(), days=days, rates=rates)
+    print(format_table(sim), flush=True)
+    sim.pop("recordings", None)  # per-recording rows stay in `postured eval --json`
+    sim["days"] = days
+    sim["rates"] = list(rates)
+    out: dict[str, Any] = {"sim": sim}
+    try:
+        from postured import realdata  # noqa: PLC0415 - optional, needs ../shared/data
+    except ImportError:
+        out["real"] = {"skipped": "postured.realdata is not available"}
+        return out
+    out["real"] = realdata.bench(quick=quick)
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2, default=str))

@@ -1,0 +1,105 @@
+"""Live cost: the daemon as a process with N simulated sensors in real time at 50 Hz.
+
+Each run starts a private mosquitto, writes a config with N ``source = "sim"`` sensors at
+speed 1 (real time), starts ``python -m postured run``, lets it settle, then measures its
+CPU (percent of one core) over a window and its peak RSS. Figures under
+``live.sensors_<N>``; ``per_sensor_cpu_percent`` shows how cost grows with N.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import CpuWindow, peak_rss_mb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.mosquitto import Mosquitto, Subscriber  # noqa: E402
+
+
+def write_config(path: Path, port: int, n: int, state_dir: Path) -> None:
+    sensors = "".join(
+        f'\n[[sensors]]\nid = "s{i:03d}"\nname = "Sim {i}"\nsource = "sim"\n'
+        f'scenario = "workday"\nseed = {i + 1}\nrate_hz = 50\nspeed = 1.0\n'
+        for i in range(n)
+    )
+    path.write_text(
+        f'[service]\nstate_dir = "{state_dir}"\nlog_level = "warning"\n\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n{sensors}'
+    )
+
+
+def measure(n: int, window_s: float, settle_s: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="postured-bench-") as tmp:
+        work = Path(tmp)
+        broker = Mosquitto(work / "broker")
+        broker.start()
+        sub = Subscriber.start(broker.port, "posture/+/state")
+        cfg = work / "postured.toml"
+        write_config(cfg, broker.port, n, work / "state")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "postured", "run", "-c", str(cfg)],
+            stdout=subprocess.DEVNULL, stderr=(work / "daemon.log").open("wb"), env=env,
+        )
+        try:
+            # Settled once every sensor has published a state and start-up work is done.
+            deadline = time.monotonic() + settle_s + 120
+            while len({t for t, _ in sub.lines()}) < n and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise RuntimeError((work / "daemon.log").read_text()[-2000:])
+                time.sleep(0.2)
+            time.sleep(settle_s)
+            win = CpuWindow(proc.pid)
+            n_before = len(sub.lines())
+            win.start()
+            time.sleep(window_s)
+            cpu = win.percent()
+            states = len(sub.lines()) - n_before
+            rss = peak_rss_mb(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            sub.close()
+            broker.stop()
+    return {
+        "cpu_percent": round(cpu, 2),
+        "per_sensor_cpu_percent": round(cpu / n, 3),
+        "rss_mb": round(rss, 1),
+        "samples_per_s": 50 * n,
+        "state_messages_in_window": states,
+        "window_s": window_s,
+    }
+
+
+def run(quick: bool) -> dict[str, Any]:
+    window, settle = (10.0, 3.0) if quick else (60.0, 5.0)
+    out: dict[str, Any] = {}
+    for n in (1, 10, 100):
+        print(f"  {n} sensor(s), {window:.0f} s window ...", flush=True)
+        out[f"sensors_{n}"] = measure(n, window, settle)
+        print(f"    {out[f'sensors_{n}']}", flush=True)
+    out["targets"] = {
+        "sensors_1_cpu_under_1": out["sensors_1"]["cpu_percent"] < 1.0,
+        "sensors_100_cpu_under_25": out["sensors_100"]["cpu_percent"] < 25.0,
+        "sensors_1_rss_under_80mb": out["sensors_1"]["rss_mb"] < 80.0,
+    }
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))

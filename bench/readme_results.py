@@ -1,0 +1,89 @@
+"""Write the README's results section from bench/results/latest.json.
+
+The section sits between the markers below; everything in it is generated, so the README
+never shows a figure that was typed in.
+
+    python bench/readme_results.py            # from bench/results/latest.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+START = "<!-- bench:start -->"
+END = "<!-- bench:end -->"
+HERE = Path(__file__).resolve().parent
+
+
+def _get(d: dict[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return None
+        d = d[part]
+    return d
+
+
+def _n(v: Any, spec: str = ",.0f", unit: str = "") -> str:
+    if v is None:
+        return "not measured"
+    return f"{v:{spec}}{unit}"
+
+
+def render(r: dict[str, Any]) -> str:
+    m = r.get("machine", {})
+    sim = _get(r, "accuracy.sim.total") or {}
+    fwd, sit = sim.get("forward_head", {}), sim.get("long_sitting", {})
+    rows = [
+        ("Detector throughput (24 h at 50 Hz)", _n(_get(r, "detector.samples_per_s"), ",.0f",
+                                                   " samples/s")),
+        ("... against a per-sample reference", _n(_get(r, "detector.ratio_vs_reference"),
+                                                  ".0f", "x faster")),
+        ("Daemon CPU, 1 sensor live at 50 Hz", _n(_get(r, "live.sensors_1.cpu_percent"), ".2f",
+                                                  " % of a core")),
+        ("Daemon CPU, 10 sensors", _n(_get(r, "live.sensors_10.cpu_percent"), ".1f", " %")),
+        ("Daemon CPU, 100 sensors", _n(_get(r, "live.sensors_100.cpu_percent"), ".1f", " %")),
+        ("Daemon peak RSS, 1 sensor", _n(_get(r, "live.sensors_1.rss_mb"), ".0f", " MB")),
+        ("Alert latency to a subscriber, median / p99",
+         f"{_n(_get(r, 'latency.median_ms'), '.0f')} / {_n(_get(r, 'latency.p99_ms'), '.0f')} ms"),
+        ("Forward head (simulator): precision / recall / F1",
+         " / ".join(_n(fwd.get(k), ".3f") for k in ("precision", "recall", "f1"))),
+        ("Forward head: detection latency p95 beyond the hold",
+         _n(fwd.get("latency_p95_s"), ".1f", " s")),
+        ("Long sitting (simulator): recall / false alerts per 8 h",
+         f"{_n(sit.get('recall'), '.3f')} / {_n(sim.get('long_sitting_false_per_8h'), '.2f')}"),
+        ("Sitting bout duration error, p95", _n(sim.get("bout_error_p95_min"), ".2f", " min")),
+    ]
+    lines = [
+        START,
+        f"Measured {r.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
+        f"{m.get('memory_gb', '?')} GB), Python {m.get('python', '?')}, by `make bench`"
+        + (" (quick sizes)" if r.get("quick") else "") + ":",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        *(f"| {k} | {v} |" for k, v in rows),
+        "",
+        "All figures, the per-subject results on real recordings and the full evaluation "
+        "table are in `bench/results/latest.json`.",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def update(readme: Path, results: dict[str, Any]) -> bool:
+    text = readme.read_text()
+    if START not in text or END not in text:
+        print(f"{readme}: no {START} ... {END} section; not updated", file=sys.stderr)
+        return False
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + render(results) + tail)
+    return True
+
+
+if __name__ == "__main__":
+    res = json.loads((HERE / "results" / "latest.json").read_text())
+    sys.exit(0 if update(HERE.parent / "README.md", res) else 1)

@@ -1,0 +1,91 @@
+"""Run every benchmark, print one table, write bench/results/latest.json.
+
+    python bench/run.py            # full sizes (well within 15 minutes on 2 cores)
+    python bench/run.py --quick    # smaller sizes, under 2 minutes
+    python bench/run.py --only detector,latency
+
+Each benchmark module has ``run(quick: bool) -> dict``. Figures are measured in this run;
+timings are compared against a reference measured in the same process where one exists,
+since the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from common import machine  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
+BENCHES = ("detector", "growth", "accuracy", "live", "latency")
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict) and not k.startswith("table"):
+            out.update(flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, list | dict):
+        return f"({len(v)} entries)"
+    return str(v)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, under 2 minutes")
+    ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(BENCHES))
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = ap.parse_args(argv)
+    names = [n for n in args.only.split(",") if n] or list(BENCHES)
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+    }
+    failed = []
+    for name in names:
+        t0 = time.monotonic()
+        print(f"== {name}", flush=True)
+        try:
+            mod = importlib.import_module(name)
+            results[name] = mod.run(quick=args.quick)
+        except Exception:  # a failing benchmark is reported, the others still run
+            traceback.print_exc()
+            results[name] = {"error": traceback.format_exc(limit=3)}
+            failed.append(name)
+        results.setdefault("seconds", {})[name] = round(time.monotonic() - t0, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print()
+    print(f"{'figure':<48} value")
+    for k, v in flatten({n: results[n] for n in names}).items():
+        print(f"{k:<48} {fmt(v)}")
+    print(f"\nwritten to {args.out}")
+    if not args.quick and args.out == HERE / "results" / "latest.json":
+        import readme_results
+
+        readme_results.update(ROOT / "README.md", results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
