@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -29,8 +31,6 @@ def machine() -> dict[str, Any]:
                 mem_kb = int(line.split()[1])
     except OSError:
         pass
-    import numpy as np
-
     return {
         "cpu": cpu or platform.processor(),
         "cores": os.cpu_count(),

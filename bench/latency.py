@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +48,18 @@ SETTLE_S = 14.0
 
 
 def scenario_text(episodes: int) -> str:
-    segs = [f'  {{ seconds = {SETTLE_S}, posture = "upright", activity = "still", '
-            'label = "sit tall: auto-calibration" }']
+    segs = [
+        f'  {{ seconds = {SETTLE_S}, posture = "upright", activity = "still", '
+        'label = "sit tall: auto-calibration" }'
+    ]
     for _ in range(episodes):
-        segs.append('  { seconds = 9, posture = "forward", forward_deg = 28, label = "slouch" }')
-        segs.append('  { seconds = 8, posture = "upright", activity = "still", label = "sit tall" }')
-    return ('name = "latency"\ndescription = "repeated slouches"\nsegments = [\n'
-            + ",\n".join(segs) + ",\n]\n")
+        segs.append('  { seconds = 9, posture = "forward", forward_deg = 28 }')
+        segs.append('  { seconds = 8, posture = "upright", activity = "still" }')
+    return (
+        'name = "latency"\ndescription = "repeated slouches"\nsegments = [\n'
+        + ",\n".join(segs)
+        + ",\n]\n"
+    )
 
 
 def condition_times(rec: Any, enter_deg: float) -> list[float]:
@@ -99,14 +103,23 @@ def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
         broker.start()
         sub = Subscriber.start(broker.port, "posture/+/alert", "-F", "%U %t %p")
         sensors = tuple(
-            SensorConfig(id=f"lat{i}", source="sim", scenario=str(scen), seed=i + 1,
-                         rate_hz=RATE, speed=1.0, haptic=False)
+            SensorConfig(
+                id=f"lat{i}",
+                source="sim",
+                scenario=str(scen),
+                seed=i + 1,
+                rate_hz=RATE,
+                speed=1.0,
+                haptic=False,
+            )
             for i in range(n_sensors)
         )
         config = Config(
             service=ServiceConfig(state_dir=str(work / "state"), log_level="warning"),
             mqtt=MqttConfig(host="127.0.0.1", port=broker.port, discovery=False),
-            detection=detection, alerts=alerts, sensors=sensors,
+            detection=detection,
+            alerts=alerts,
+            sensors=sensors,
         )
         sources = {s.id: SimSource(s, loops=1, max_payload=max_payload) for s in sensors}
         duration = SETTLE_S + 17.0 * episodes + 3.0

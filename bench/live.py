@@ -48,7 +48,9 @@ def measure(n: int, window_s: float, settle_s: float) -> dict[str, Any]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
             [sys.executable, "-m", "postured", "run", "-c", str(cfg)],
-            stdout=subprocess.DEVNULL, stderr=(work / "daemon.log").open("wb"), env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "daemon.log").open("wb"),
+            env=env,
         )
         try:
             # Settled once every sensor has published a state and start-up work is done.

@@ -37,30 +37,46 @@ def render(r: dict[str, Any]) -> str:
     sim = _get(r, "accuracy.sim.total") or {}
     fwd, sit = sim.get("forward_head", {}), sim.get("long_sitting", {})
     rows = [
-        ("Detector throughput (24 h at 50 Hz)", _n(_get(r, "detector.samples_per_s"), ",.0f",
-                                                   " samples/s")),
-        ("... against a per-sample reference", _n(_get(r, "detector.ratio_vs_reference"),
-                                                  ".0f", "x faster")),
-        ("Daemon CPU, 1 sensor live at 50 Hz", _n(_get(r, "live.sensors_1.cpu_percent"), ".2f",
-                                                  " % of a core")),
+        (
+            "Detector throughput (24 h at 50 Hz)",
+            _n(_get(r, "detector.samples_per_s"), ",.0f", " samples/s"),
+        ),
+        (
+            "... against a per-sample reference",
+            _n(_get(r, "detector.ratio_vs_reference"), ".0f", "x faster"),
+        ),
+        (
+            "Daemon CPU, 1 sensor live at 50 Hz",
+            _n(_get(r, "live.sensors_1.cpu_percent"), ".2f", " % of a core"),
+        ),
         ("Daemon CPU, 10 sensors", _n(_get(r, "live.sensors_10.cpu_percent"), ".1f", " %")),
         ("Daemon CPU, 100 sensors", _n(_get(r, "live.sensors_100.cpu_percent"), ".1f", " %")),
         ("Daemon peak RSS, 1 sensor", _n(_get(r, "live.sensors_1.rss_mb"), ".0f", " MB")),
-        ("Alert latency to a subscriber, median / p99",
-         f"{_n(_get(r, 'latency.median_ms'), '.0f')} / {_n(_get(r, 'latency.p99_ms'), '.0f')} ms"),
-        ("Forward head (simulator): precision / recall / F1",
-         " / ".join(_n(fwd.get(k), ".3f") for k in ("precision", "recall", "f1"))),
-        ("Forward head: detection latency p95 beyond the hold",
-         _n(fwd.get("latency_p95_s"), ".1f", " s")),
-        ("Long sitting (simulator): recall / false alerts per 8 h",
-         f"{_n(sit.get('recall'), '.3f')} / {_n(sim.get('long_sitting_false_per_8h'), '.2f')}"),
+        (
+            "Alert latency to a subscriber, median / p99",
+            f"{_n(_get(r, 'latency.median_ms'), '.0f')} / "
+            f"{_n(_get(r, 'latency.p99_ms'), '.0f')} ms",
+        ),
+        (
+            "Forward head (simulator): precision / recall / F1",
+            " / ".join(_n(fwd.get(k), ".3f") for k in ("precision", "recall", "f1")),
+        ),
+        (
+            "Forward head: detection latency p95 beyond the hold",
+            _n(fwd.get("latency_p95_s"), ".1f", " s"),
+        ),
+        (
+            "Long sitting (simulator): recall / false alerts per 8 h",
+            f"{_n(sit.get('recall'), '.3f')} / {_n(sim.get('long_sitting_false_per_8h'), '.2f')}",
+        ),
         ("Sitting bout duration error, p95", _n(sim.get("bout_error_p95_min"), ".2f", " min")),
     ]
     lines = [
         START,
         f"Measured {r.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
         f"{m.get('memory_gb', '?')} GB), Python {m.get('python', '?')}, by `make bench`"
-        + (" (quick sizes)" if r.get("quick") else "") + ":",
+        + (" (quick sizes)" if r.get("quick") else "")
+        + ":",
         "",
         "| figure | value |",
         "| --- | --- |",

@@ -25,7 +25,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from common import machine  # noqa: E402  (bench/ is a folder of scripts, not a package)
+# bench/ is a folder of scripts, not a package: its modules import each other by name.
+from common import machine  # noqa: E402
+from readme_results import update as update_readme  # noqa: E402
 
 BENCHES = ("detector", "growth", "accuracy", "live", "latency")
 
@@ -81,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k:<48} {fmt(v)}")
     print(f"\nwritten to {args.out}")
     if not args.quick and args.out == HERE / "results" / "latest.json":
-        import readme_results
-
-        readme_results.update(ROOT / "README.md", results)
+        update_readme(ROOT / "README.md", results)
     return 1 if failed else 0
 
 
