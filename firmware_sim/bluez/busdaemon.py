@@ -65,6 +65,7 @@ class PrivateBus:
         if not Path(DBUS_DAEMON).exists():
             raise BusError("dbus-daemon is not installed; install the Debian package 'dbus'")
         conf = self.workdir / "bus.conf"
+        self.socket_path.unlink(missing_ok=True)  # a restart must wait for the new socket
         conf.write_text(CONFIG.format(socket=self.socket_path))
         log = (self.workdir / "bus.log").open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - fixed binary, our own config file

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from firmware_sim.bluez import PrivateBus
 from firmware_sim.bluez.control import DoubleControl
 from postured.ble import BleSource, LinkTiming
 from postured.protocol import Opcode, VibratePattern, decode_control
@@ -340,3 +341,25 @@ async def test_battery_notifications_and_haptic_off(
     assert [b.level for b in c.of(Battery)] == [87, 42]
     opcodes = [decode_control(w).opcode for w in await control.writes(addr)]
     assert Opcode.VIBRATE not in opcodes
+
+
+@pytest.mark.asyncio
+async def test_system_bus_restart_is_noticed_at_once_and_survived(
+    start_double: StartDouble, bluez_bus: PrivateBus
+) -> None:
+    d = start_double(1)
+    src = BleSource(cfg(address=d.addresses[0]), timing=FAST)
+    async with Collector(src) as c:
+        await c.wait_for(lambda c: c.n_samples() >= 25)
+        bluez_bus.stop()  # dbus-daemon gone: bleak's own connection dies with it
+        stopped = time.monotonic()
+        await c.wait_for(lambda c: len(c.of(LinkDown)) == 1)
+        noticed = time.monotonic() - stopped
+        d.stop()
+        bluez_bus.start()
+        d.start()
+        back = time.monotonic()
+        await c.wait_for(lambda c: samples_after(c, back) >= 25)
+    assert noticed < FAST.watchdog  # bleak reports a dead bus; no need to wait for the watchdog
+    assert c.of(LinkDown)[0].reason == "disconnected"
+    assert links(c) == ["up", "down", "up"]
