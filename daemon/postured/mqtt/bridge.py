@@ -201,8 +201,8 @@ class MqttBridge:
     def alert(self, sensor_id: str, alert: Alert) -> None:
         try:
             item = Pending(alert.id, self.topics.alert(sensor_id), dumps(alert_payload(alert)))
-        except (TypeError, ValueError):
-            log.exception("MQTT: cannot encode alert %s", alert.id)
+        except Exception:  # a sink never raises into the daemon's loop
+            log.exception("MQTT: cannot encode alert %s", getattr(alert, "id", "?"))
             return
         old = self._outbox.add(item)
         if old is not None:
@@ -219,7 +219,7 @@ class MqttBridge:
         try:
             payload = state_payload(state, extra)
             self._states[sensor_id] = dumps(payload)
-        except (TypeError, ValueError):
+        except Exception:  # a sink never raises into the daemon's loop
             log.exception("MQTT: cannot encode the state of %s", sensor_id)
             return
         self._throttle.offer(("state", sensor_id), significant(payload))
@@ -229,7 +229,7 @@ class MqttBridge:
         try:
             d = stats.to_dict()
             text = dumps(d)
-        except (TypeError, ValueError):
+        except Exception:  # a sink never raises into the daemon's loop
             log.exception("MQTT: cannot encode the statistics of %s", sensor_id)
             return
         self._stats[sensor_id] = text
@@ -239,8 +239,8 @@ class MqttBridge:
     def event(self, sensor_id: str, event: Event) -> None:
         try:
             text = dumps(event.to_dict())
-        except (TypeError, ValueError):
-            log.exception("MQTT: cannot encode a %s event", event.event)
+        except Exception:  # a sink never raises into the daemon's loop
+            log.exception("MQTT: cannot encode a %s event", type(event).__name__)
             return
         if self._send(self.topics.events(sensor_id), text, 0, False) is None:
             self._n["events_dropped"] += 1
