@@ -157,3 +157,34 @@ def test_any_arrival_order_keeps_time_increasing_and_counts_consistent(order: li
     # or reported lost.
     span = round((chunks[-1].t[0] - chunks[0].t[0]) / PKT_S) + 1
     assert delivered + sum(g.missed_packets for g in gaps) == span == delivered + s.lost_packets
+
+
+@pytest.mark.parametrize("ppm", [-80.0, 80.0])
+def test_device_clock_drift_is_followed_without_re_anchoring_or_going_back(ppm: float) -> None:
+    """A crystal off by 80 ppm drifts 2 s in about 7 h; the stream follows it smoothly."""
+    s = PacketStream("s1", max_drift_s=2.0)
+    rng = np.random.default_rng(7)
+    n = 40_000  # 8000 s of 0.2-s packets: 0.64 s of drift at 80 ppm
+    events: list[SourceEvent] = []
+    for i in range(n):
+        # The device's clock runs ppm fast (positive) or slow; the host clock is true.
+        true_end = HOST0 + (i + 1) * PKT_S - PERIOD
+        jitter = float(rng.uniform(0.005, 0.15))  # BLE delays, never advances
+        dev_ms = round(i * PKT_S * 1000 * (1 + ppm * 1e-6))
+        events += s.feed(
+            encode_packet(i % 65536, dev_ms, RATE, 4, np.zeros((N, 3))), true_end + jitter
+        )
+    last_true = HOST0 + n * PKT_S - PERIOD
+    t = np.concatenate([c.t for c in samples(events)])
+    assert np.all(np.diff(t) > 0)
+    # Dated within the delivery jitter of the truth at the end, not 0.64 s off.
+    assert abs(t[-1] - last_true) < 0.16
+    assert not [e for e in events if isinstance(e, Gap)]
+
+
+def test_host_clock_stepping_back_keeps_times_monotonic() -> None:
+    s = PacketStream("s1", max_drift_s=2.0)
+    before = samples(run(s, [0, 1, 2]))
+    after = samples(s.feed(pkt(3), arrival(3) - 5.0))  # an NTP step of -5 s
+    assert after[0].t[0] == pytest.approx(before[-1].t[-1] + PERIOD)
+    assert np.all(np.diff(after[0].t) > 0)

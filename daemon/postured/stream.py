@@ -1,8 +1,12 @@
-"""Packets to sample chunks: sequence tracking, device-time unwrapping, gap detection.
+"""Packets to sample chunks: sequence tracking, device-time unwrapping, gaps, clock drift.
 
 Sans-I/O: the caller passes each notification's bytes with the host time it arrived.
-Sample times come from the device clock (exact spacing, no BLE jitter) anchored once to
-the host clock, and re-anchored when the two drift apart by more than ``max_drift_s``.
+Sample times come from the device clock (exact spacing, no BLE jitter) mapped onto the
+host clock by an offset. BLE only ever delays a notification, so the offset follows the
+lower envelope of (arrival - device time): it drops at once to an earlier arrival and
+rises by at most ``max_slew_ppm`` of elapsed device time, which follows a crystal's drift
+(tens of ppm) while ignoring delivery jitter. A jump of more than ``max_drift_s`` (a host
+clock step, a suspend) re-anchors at once. Times never go backwards.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ _HALF_SEQ = SEQ_MODULO // 2
 class PacketStream:
     """Decode and order one sensor's notifications. Not thread-safe; one per sensor."""
 
-    def __init__(self, sensor_id: str, *, max_drift_s: float = 2.0) -> None:
+    def __init__(
+        self, sensor_id: str, *, max_drift_s: float = 2.0, max_slew_ppm: float = 500.0
+    ) -> None:
         self.sensor_id = sensor_id
         self.max_drift_s = max_drift_s
+        self.max_slew = max_slew_ppm * 1e-6
         self.malformed = 0
         self.duplicates = 0
         self.lost_packets = 0
@@ -34,6 +41,7 @@ class PacketStream:
         self._last_dev_ms: int | None = None  # unwrapped device ms of the last packet's start
         self._dev_ms_wraps = 0
         self._offset_s: float | None = None  # host seconds minus device seconds
+        self._offset_dev_s = 0.0  # device time of the last offset update
         self._next_t: float | None = None  # host time the next sample is expected at
 
     def reset(self) -> None:
@@ -69,9 +77,13 @@ class PacketStream:
         # A notification leaves the device after its last sample, so the host time anchors
         # that sample; anchoring the first one would date the chunk up to 1.5 s ahead.
         dev_last_s = dev_s + (pkt.n - 1) * period
-        if self._offset_s is None or abs(host_t - (dev_last_s + self._offset_s)) > self.max_drift_s:
-            self._offset_s = host_t - dev_last_s
+        self._track_offset(host_t - dev_last_s, dev_last_s)
+        assert self._offset_s is not None
         t0 = dev_s + self._offset_s
+        if self._next_t is not None and t0 < self._next_t - period / 2:
+            # The host clock stepped back: hold the stream's times monotonic instead.
+            self._offset_s += self._next_t - t0
+            t0 = self._next_t
         if self._next_t is not None and missed > 0:
             self.lost_packets += missed
             out.append(Gap(self.sensor_id, self._next_t, t0, missed))
@@ -79,6 +91,16 @@ class PacketStream:
         self._next_t = float(t[-1] + period)
         out.append(Samples(self.sensor_id, t, pkt.acc_g()))
         return out
+
+    def _track_offset(self, observed: float, dev_s: float) -> None:
+        """Follow the lower envelope of arrival minus device time (see the module doc)."""
+        off = self._offset_s
+        if off is None or abs(observed - off) > self.max_drift_s or observed < off:
+            self._offset_s = observed
+        else:
+            allowed = self.max_slew * max(dev_s - self._offset_dev_s, 0.0)
+            self._offset_s = off + min(observed - off, allowed)
+        self._offset_dev_s = dev_s
 
     def _unwrap_ms(self, t0_ms: int) -> int:
         if self._last_dev_ms is not None:
