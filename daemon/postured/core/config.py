@@ -50,11 +50,18 @@ class DetectionConfig:
         help="a posture must last this long before it is reported (a glance is not a change)",
     )
     still_mg: float = setting(
-        25.0,
+        40.0,
         min=5.0,
         max=200.0,
         unit="mg",
         help="detrended movement (RMS over one second) under which a second is still",
+    )
+    movement_mg: float = setting(
+        20.0,
+        min=5.0,
+        max=200.0,
+        unit="mg",
+        help="movement RMS from which a second belongs to a stand-up, sit-down or handling",
     )
     walk_mg: float = setting(
         90.0, min=30.0, max=500.0, unit="mg", help="movement RMS from which a second may be gait"
@@ -70,20 +77,20 @@ class DetectionConfig:
         help="still, worn, steady seconds that propose a calibration when none exists",
     )
     worn_window_s: float = setting(
-        30.0,
+        60.0,
         min=10.0,
         max=300.0,
         unit="s",
         help="still seconds without body micro-motion before the sensor is taken as off body",
     )
     worn_ratio: float = setting(
-        2.0,
+        3.0,
         min=1.1,
         max=20.0,
         help="slow variance over what sensor noise explains, above which it is on a body",
     )
     transition_m: float = setting(
-        0.15,
+        0.25,
         min=0.05,
         max=1.0,
         unit="m",

@@ -81,7 +81,7 @@ STILL, ACTIVE, WALKING = range(3)
 ACTIVITY_MIN_EPOCHS = 3  # a new activity must last 3 s: one busy second is not a walk
 LEAN_LEARN_EPOCHS = 10  # a forward tilt held 10 s teaches the forward axis
 LEAN_CONE_COS = 0.5  # ... if within 60 deg of the axis assumed so far
-STEADY_VAR = math.sin(math.radians(2.0)) ** 2  # auto-calibration: epochs within ~2 deg
+STEADY_VAR = math.sin(math.radians(3.0)) ** 2  # auto-calibration: epochs within ~3 deg
 SHORT_RUN = 6  # epochs: a movement this short between two still spells is one gesture
 HIST = 12  # epochs kept for transition integration windows
 FLEXION_DEG = 12.0  # trunk flexion seen at the end of a walk that means sitting down
@@ -169,7 +169,6 @@ class Detector:
         self._next_midnight = INF
         self._accum = EpochAccumulator()
         self._hist = ep_mod.empty()
-        self._hist_still = np.zeros(0, bool)
         self._hist_worn = np.zeros(0, bool)
         # Carries of the vectorised labels.
         self._still_run = (-1, 0)  # (still as int, run length) at the end of the last chunk
@@ -353,7 +352,6 @@ class Detector:
         keep = max(HIST, self._window_epochs())
         allp = Epochs.concat([self._hist, new])
         self._hist = allp.slice(max(0, len(allp) - keep))
-        self._hist_still = np.r_[self._hist_still, block.still][-len(self._hist) :]
         self._hist_worn = np.r_[self._hist_worn, block.worn][-len(self._hist) :]
         self._last_te = float(new.t_end[-1])
         return out
@@ -367,7 +365,7 @@ class Detector:
         allp = Epochs.concat([self._hist, new])
         n_all = len(allp)
         rms = np.sqrt(allp.res_var)
-        still_all = np.r_[self._hist_still, rms[h:] < cfg.still_mg / 1000.0]
+        still_all = rms < cfg.still_mg / 1000.0
         still = still_all[h:]
         walk = (rms[h:] >= cfg.walk_mg / 1000.0) & (new.crossings >= 2.0) & (new.crossings <= 8.0)
         act_raw = np.where(still, STILL, np.where(walk, WALKING, ACTIVE)).astype(np.int64)
@@ -407,7 +405,9 @@ class Detector:
         if len(new):
             prev_k = np.r_[k_all[h - 1] if h else new.k[0] - 1, new.k[:-1]]
             gap_before = (new.k - prev_k) * EPOCH_S > cfg.gap_s
-        cands = self._candidates(allp, h, still_all, rms, act_raw)
+        # Spells of movement (stand-ups, handling) use a lower bar than posture scoring:
+        # a chair transition is smooth, and fidgeting must not hide the still seconds.
+        cands = self._candidates(allp, h, rms < cfg.movement_mg / 1000.0, rms, act_raw)
         return _Block(
             ep=new,
             act=act,
@@ -540,7 +540,7 @@ class Detector:
             # for a second or two; walking to a halt does not.
             bump = _max_angle(allp.mean[g - 5 : g - 1], allp.mean[g])
             rise = _rise_back(allp, g - 3, g, float(norm_mean[g]))
-            if bump >= FLEXION_DEG and rise < thr:
+            if bump >= FLEXION_DEG and rise <= -0.5 * thr:
                 return "sit_down", rise
         return "", 0.0
 
