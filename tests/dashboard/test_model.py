@@ -32,16 +32,19 @@ def test_configured_sensors_are_there_before_any_message() -> None:
     assert snap["sensors"][0]["state"] is None
 
 
-def test_state_updates_and_records_posture_changes_once() -> None:
+def test_the_first_state_seeds_the_timeline_and_events_carry_it_on() -> None:
     m = model()
     out = feed(m, "desk/state", samples.state(T, posture=Posture.FORWARD, forward_deg=25.0))
     assert [u["type"] for u in out] == ["state", "timeline"]
     assert out[0]["data"]["forward_deg"] == 25.0
-    # The posture event for the same change adds nothing; a new posture does.
+    # The posture event for the same posture adds nothing; a new posture does.
     assert feed(m, "desk/events", samples.posture(T, Posture.FORWARD)) == []
-    assert [u["type"] for u in feed(m, "desk/state", samples.state(T + 5))] == ["state", "timeline"]
-    postures = [x["posture"] for x in m.sensors["desk"].timeline]
-    assert postures == ["forward", "upright"]
+    assert len(feed(m, "desk/events", samples.posture(T + 30, Posture.UPRIGHT))) == 1
+    # A state that lags the events (published late) does not redraw the day.
+    late = samples.state(T + 20, posture=Posture.FORWARD)
+    assert [u["type"] for u in feed(m, "desk/state", late)] == ["state"]
+    postures = [(x["t"], x["posture"]) for x in m.sensors["desk"].timeline]
+    assert postures == [(T, "forward"), (T + 30, "upright")]
 
 
 def test_unknown_sensor_gets_a_view() -> None:

@@ -166,7 +166,9 @@ class DashboardModel:
 
     def _state(self, view: SensorView, st: dict[str, Any], now: float) -> list[Update]:
         out = [self._set(view, "state", st)]
-        if st["posture"] != view.last_posture:
+        # Posture events are the day's record; a state only seeds it (a dashboard started
+        # mid-day). Mixing both would let a state published late reorder the bands.
+        if view.last_posture is None:
             out += self._record(
                 view, {"event": "posture", "t": st["t"] or now, "posture": st["posture"]}
             )
