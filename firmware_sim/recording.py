@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -77,10 +79,16 @@ class Recording:
 
     def truth_at(self, t: float) -> TruthSegment:
         """The ground-truth segment that holds time ``t``."""
-        for seg in self.truth:
-            if seg.start <= t < seg.end:
-                return seg
-        raise ValueError(f"t = {t} s is outside the recording (0..{self.duration_s} s)")
+        return truth_at(self.truth, t)
+
+
+def truth_at(truth: Sequence[TruthSegment], t: float) -> TruthSegment:
+    """The segment of ``truth`` (in order, touching) that holds time ``t``."""
+    i = bisect.bisect_right(truth, t, key=lambda seg: seg.start) - 1
+    if i < 0 or t >= truth[i].end:
+        end = truth[-1].end if truth else 0.0
+        raise ValueError(f"t = {t} s is outside the recording (0..{end} s)")
+    return truth[i]
 
 
 def truth_path(csv_path: str | Path) -> Path:
@@ -91,16 +99,25 @@ def truth_path(csv_path: str | Path) -> Path:
 
 def write_recording(rec: Recording, csv_path: str | Path) -> None:
     """Write ``t,ax,ay,az`` (seconds, g) to ``csv_path`` and the truth to ``<stem>.truth.json``."""
+    write_pieces((rec,), csv_path)
+
+
+def write_pieces(pieces: Iterable[Recording], csv_path: str | Path) -> None:
+    """:func:`write_recording` for a recording in pieces (``simulate_iter``), one at a time."""
     path = Path(csv_path)
     # Six decimals keep every count recoverable (1 count >= 61 micro-g at the finest scale).
-    cols = np.column_stack((rec.t, rec.acc))
     row = "%.4f,%.6f,%.6f,%.6f\n"
+    rec: Recording | None = None
     with path.open("w", encoding="utf-8") as f:
         f.write("t,ax,ay,az\n")
-        step = 20000
-        for i in range(0, len(cols), step):
-            block = cols[i : i + step]
-            f.write((row * len(block)) % tuple(block.ravel()))
+        for rec in pieces:
+            cols = np.column_stack((rec.t, rec.acc))
+            step = 20000
+            for i in range(0, len(cols), step):
+                block = cols[i : i + step]
+                f.write((row * len(block)) % tuple(block.ravel()))
+    if rec is None:
+        raise ValueError("no pieces to write")
     truth = {
         "rate_hz": rec.rate_hz,
         "range_g": rec.range_g,

@@ -174,8 +174,11 @@ def test_sit_to_stand_has_a_vertical_pulse_and_trunk_flexion(workday: Recording)
         assert tilt.max() > 20.0, ev  # trunk flexion of the movement
         # Then the trunk settles at the new posture's scripted angle.
         after = workday.acc[i + 4 * fs : i + 6 * fs].mean(axis=0)
-        change = workday.truth_at(ev.t).forward_deg - workday.truth_at(ev.t - 1).forward_deg
-        assert angle(after, before) == pytest.approx(abs(change), abs=2.5), ev
+        prev, cur = workday.truth_at(ev.t - 1), workday.truth_at(ev.t)
+        change = cur.forward_deg - prev.forward_deg
+        # Moving about tilts the trunk by ~2 deg RMS, which a 4 s mean does not average out.
+        tol = 3.5 if "active" in (prev.activity, cur.activity) else 2.5
+        assert angle(after, before) == pytest.approx(abs(change), abs=tol), ev
         kinds[ev.kind] += 1
     assert kinds["sit_to_stand"] >= 8
     assert kinds["stand_to_sit"] >= 7
