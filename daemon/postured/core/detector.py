@@ -48,14 +48,7 @@ from postured.core.events import (
     Transition,
     WornChanged,
 )
-from postured.core.labels import (
-    debounce,
-    ffill,
-    rolling_count,
-    rolling_sum,
-    rolling_var,
-    run_lengths,
-)
+from postured.core.labels import RunningWindow, debounce, ffill, run_lengths
 from postured.core.messages import alert_message
 from postured.core.stats import StatsAccumulator
 from postured.core.stretches import StretchPicker
@@ -118,6 +111,7 @@ class _Block:
     autocal: B
     autocal_mean: F64
     candidates: dict[int, list[tuple[str, float, float]]]
+    autocal_at: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     post: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     tilt: F64 = field(default_factory=lambda: np.zeros(0))
     fwd: F64 = field(default_factory=lambda: np.zeros(0))
@@ -169,7 +163,8 @@ class Detector:
         self._next_midnight = INF
         self._accum = EpochAccumulator()
         self._hist = ep_mod.empty()
-        self._hist_worn = np.zeros(0, bool)
+        self._worn_window = RunningWindow(8, max(int(detection.worn_window_s / EPOCH_S), 1))
+        self._cal_window = RunningWindow(7, max(int(detection.auto_calibration_s / EPOCH_S), 1))
         # Carries of the vectorised labels.
         self._still_run = (-1, 0)  # (still as int, run length) at the end of the last chunk
         self._act_carry = (-1, 0, STILL)
@@ -232,7 +227,8 @@ class Detector:
         out: list[Event] = []
         if not len(ta):
             return out
-        ok = np.isfinite(ta) & np.isfinite(aa).all(axis=1)
+        # A NaN or infinity anywhere in a row makes the row's sum non-finite.
+        ok = np.isfinite(ta + aa[:, 0] + aa[:, 1] + aa[:, 2])
         if not ok.all():
             bad = int((~ok).sum())
             out.append(SamplesDropped(t=self._event_t(ta), count=bad, reason="not a number"))
@@ -349,21 +345,16 @@ class Detector:
             self._span(block, i, j, out)
             i = j
         self._set_angle(block, n - 1)
-        keep = max(HIST, self._window_epochs())
+        keep = HIST
         allp = Epochs.concat([self._hist, new])
         self._hist = allp.slice(max(0, len(allp) - keep))
-        self._hist_worn = np.r_[self._hist_worn, block.worn][-len(self._hist) :]
         self._last_te = float(new.t_end[-1])
         return out
-
-    def _window_epochs(self) -> int:
-        return int(max(self.cfg.worn_window_s, self.cfg.auto_calibration_s) / EPOCH_S)
 
     def _label(self, new: Epochs) -> _Block:
         cfg = self.cfg
         h = len(self._hist)
         allp = Epochs.concat([self._hist, new])
-        n_all = len(allp)
         rms = np.sqrt(allp.res_var)
         still_all = rms < cfg.still_mg / 1000.0
         still = still_all[h:]
@@ -373,32 +364,32 @@ class Detector:
 
         # Worn: a body breathes and shifts, so the one-second means wander more than
         # sensor noise explains; a sensor on a desk does not.
-        w = int(cfg.worn_window_s / EPOCH_S)
-        cnt = rolling_count(n_all, w)
-        slow = rolling_var(allp.mean, w).sum(axis=1)
-        noise = rolling_sum(allp.res_var / np.maximum(allp.n, 1.0), w) / cnt
-        moving = rolling_sum((~still_all).astype(np.float64), w) > 0
+        m = new.mean
+        sums, cnt = self._worn_window.push(
+            np.column_stack([m, m * m, new.res_var / np.maximum(new.n, 1.0), ~still])
+        )
+        c = cnt[:, None]
+        slow = (sums[:, 3:6] / c - (sums[:, 0:3] / c) ** 2).sum(axis=1)
+        noise = sums[:, 6] / cnt
+        moving = sums[:, 7] > 0.5
         ratio = slow / np.maximum(noise, 1e-12)
         on = moving | (ratio >= cfg.worn_ratio)
-        off = ~moving & (ratio < cfg.worn_ratio) & (cnt >= w)
-        ev = np.where(on, 1, np.where(off, 0, -1))[h:].astype(np.int64)
+        off = ~moving & (ratio < cfg.worn_ratio) & (cnt >= self._worn_window.window)
+        ev = np.where(on, 1, np.where(off, 0, -1)).astype(np.int64)
         worn_i = ffill(ev, self._worn_carry)
         if len(worn_i):
             self._worn_carry = int(worn_i[-1])
         worn = worn_i.astype(bool)
-        worn_all = np.r_[self._hist_worn, worn]
 
         # Auto-calibration: a steady, still, worn spell with |a| near 1 g.
-        nc = int(cfg.auto_calibration_s / EPOCH_S)
-        u = unit(allp.mean)
-        norm = np.linalg.norm(allp.mean, axis=1)
-        good = still_all & worn_all & (np.abs(norm - 1.0) < 0.1)
-        cnt_c = rolling_count(n_all, nc)
-        good_n = rolling_sum(good.astype(np.float64), nc)
-        su = rolling_sum(u, nc)
-        spread = rolling_var(u, nc).sum(axis=1)
-        autocal = (good_n >= nc) & (spread < STEADY_VAR)
-        autocal_mean = su / cnt_c[:, None]
+        u = unit(m)
+        norm = np.linalg.norm(m, axis=1)
+        good = still & worn & (np.abs(norm - 1.0) < 0.1)
+        sums, cnt_c = self._cal_window.push(np.column_stack([u, u * u, good]))
+        c = cnt_c[:, None]
+        autocal_mean = sums[:, 0:3] / c
+        spread = (sums[:, 3:6] / c - autocal_mean**2).sum(axis=1)
+        autocal = (sums[:, 6] >= self._cal_window.window - 0.5) & (spread < STEADY_VAR)
 
         k_all = allp.k
         gap_before = np.zeros(len(new), bool)
@@ -414,8 +405,9 @@ class Detector:
             worn=worn,
             still=still,
             gap_before=gap_before,
-            autocal=autocal[h:],
-            autocal_mean=autocal_mean[h:],
+            autocal=autocal,
+            autocal_mean=autocal_mean,
+            autocal_at=np.flatnonzero(autocal),
             candidates=cands,
         )
 
@@ -638,7 +630,7 @@ class Detector:
                 if len(hit):
                     at = int(hit[0])
                     block.lean_at = i0 + at
-                    block.lean_dir = p[max(at - LEAN_LEARN_EPOCHS + 1, 0) : at + 1].mean(axis=0)
+                    block.lean_dir = p[at]  # the tilt direction once the lean has held
         key = block.act * 100 + block.worn.astype(np.int64) * 10 + block.post
         change = np.zeros(n, dtype=bool)
         if n:
@@ -653,10 +645,17 @@ class Detector:
         block.change = change
 
     def _next_change(self, block: _Block, i: int) -> int:
-        if self._cmd_start is not None or (self._needs_cal and block.autocal[i + 1 :].any()):
+        if self._cmd_start is not None:
             return i + 1
+        n = len(block.ep)
         rest = np.flatnonzero(block.change[i + 1 :])
-        return i + 1 + int(rest[0]) if len(rest) else len(block.ep)
+        nxt = i + 1 + int(rest[0]) if len(rest) else n
+        if self._cal is None or self._needs_cal or not self._sit_known:
+            # A steady spell may calibrate, or tell that one sits: stop there too.
+            steady = block.autocal_at[np.searchsorted(block.autocal_at, i + 1) :]
+            if len(steady):
+                nxt = min(nxt, int(steady[0]))
+        return nxt
 
     # ------------------------------------------------------------------ state machine
 
@@ -962,7 +961,7 @@ class Detector:
             self._set_angle(block, idx)
             t = float(te[idx])
             for _ in range(8):  # everything due by now fires at this epoch
-                self._fire(what, t, out)
+                self._fire(what, t, block, idx, out)
                 due, what = min(self._deadlines())
                 if due > t:
                     break
@@ -977,7 +976,7 @@ class Detector:
         if self.sitting and self.worn and self.bout_start is not None:
             self._stats.sitting_minutes += seconds / 60.0
 
-    def _fire(self, what: str, t: float, out: list[Event]) -> None:
+    def _fire(self, what: str, t: float, block: _Block, idx: int, out: list[Event]) -> None:
         if what == "midnight":
             out.extend(self._rollover(t))
         elif what == "break":
@@ -989,6 +988,7 @@ class Detector:
         elif what == "stand_still":
             assert self._stand_still_since is not None
             self._sit_down(self._stand_still_since, out, t)
+            self._update_posture(block, idx, t, out)
         elif what == "offbody":
             assert self._notworn_since is not None
             self._end_bout(self._notworn_since, out, t)

@@ -53,50 +53,51 @@ def empty() -> Epochs:
 
 
 def features(t: F64, acc: F64, k: I64, origin: float) -> Epochs:
-    """Features of every epoch present in ``k`` (sorted slot index per sample)."""
+    """Features of every epoch present in ``k`` (sorted slot index per sample).
+
+    Every value depends only on the samples of its own epoch, so where a chunk began
+    cannot change it. Sums are taken about zero: within one second the readings stay
+    near 1 g, far from where float64 cancellation would matter.
+    """
+    m_all = len(k)
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     kk = k[starts]
-    n = np.diff(np.r_[starts, len(k)]).astype(np.float64)
+    counts = np.diff(np.r_[starts, m_all])
+    n = counts.astype(np.float64)
     t_end = np.asarray(origin + (kk + 1) * EPOCH_S, dtype=np.float64)
-    # Times relative to the slot start keep the sums well conditioned.
-    tau = t - (origin + k * EPOCH_S)
-    # Sums about each epoch's first sample are well conditioned and do not depend on
-    # where the chunk began.
-    idx = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(k)]))
-    ref = acc[starts]
-    a = acc - ref[idx]
+    tau = t - (origin + k * EPOCH_S)  # time into the epoch
+    a2 = acc * acc
     s_tau = np.add.reduceat(tau, starts)
     s_tau2 = np.add.reduceat(tau * tau, starts)
-    s_a = np.add.reduceat(a, starts, axis=0)
-    s_a2 = np.add.reduceat(a * a, starts, axis=0)
-    s_ta = np.add.reduceat(a * tau[:, None], starts, axis=0)
+    s_a = np.add.reduceat(acc, starts, axis=0)
+    s_a2 = np.add.reduceat(a2, starts, axis=0)
+    s_ta = np.add.reduceat(acc * tau[:, None], starts, axis=0)
     m_tau = s_tau / n
     var_tau = s_tau2 / n - m_tau * m_tau
-    m_a = s_a / n[:, None]
-    var_a = s_a2 / n[:, None] - m_a * m_a
-    cov = s_ta / n[:, None] - m_tau[:, None] * m_a
+    mean = s_a / n[:, None]
+    var_a = s_a2 / n[:, None] - mean * mean
+    cov = s_ta / n[:, None] - m_tau[:, None] * mean
     # Removing the straight-line trend leaves movement and noise, not a slow lean.
     slope2 = np.divide(
         cov * cov, var_tau[:, None], out=np.zeros_like(cov), where=var_tau[:, None] > 0
     )
     res_var = np.maximum(var_a - slope2, 0.0).sum(axis=1)
-    mean = m_a + ref
-    norm = np.sqrt(np.einsum("ij,ij->i", acc, acc))
-    to_end = EPOCH_S - tau
+    norm = np.sqrt(a2[:, 0] + a2[:, 1] + a2[:, 2])
     norm_sum = np.add.reduceat(norm, starts)
-    norm_w = np.add.reduceat(norm * to_end, starts)
-    w = np.add.reduceat(to_end, starts)
+    norm_tau = np.add.reduceat(norm * tau, starts)
+    norm_w = EPOCH_S * norm_sum - norm_tau  # sum of |a| * (t_end - t_i)
+    w = EPOCH_S * n - s_tau
     first = t[starts]
-    last = t[np.r_[starts[1:], len(t)] - 1]
+    last = t[np.r_[starts[1:], m_all] - 1]
     span = last - first
     dt = np.where(n > 1, span / np.maximum(n - 1, 1), EPOCH_S)
-    # Dynamic acceleration along the epoch's mean gravity: its sign changes count steps.
-    g_mag = np.sqrt(np.einsum("ij,ij->i", mean, mean))
-    g_hat = mean / np.maximum(g_mag, 1e-9)[:, None]
-    vert = np.einsum("ij,ij->i", acc, g_hat[idx]) - g_mag[idx]
-    flips = np.r_[False, (vert[1:] > 0) != (vert[:-1] > 0)]
-    flips[starts] = False
-    crossings = np.add.reduceat(flips.astype(np.float64), starts) / np.maximum(span, 0.5)
+    # |a| about its epoch mean follows the vertical bounce of gait: count its sign changes.
+    above = norm > np.repeat(norm_sum / n, counts)
+    flips = np.empty(m_all, dtype=np.float64)
+    flips[0] = 0.0
+    np.not_equal(above[1:], above[:-1], out=flips[1:], casting="unsafe")
+    flips[starts] = 0.0
+    crossings = np.add.reduceat(flips, starts) / np.maximum(span, 0.5)
     peak = np.maximum.reduceat(norm, starts)
     return Epochs(kk, t_end, n, mean, res_var, norm_sum, norm_w, w, dt, crossings, peak)
 

@@ -49,32 +49,28 @@ def debounce(x: I64, min_len: int, carry: tuple[int, int, int]) -> tuple[I64, tu
     return out, (int(x[-1]), int(runs[-1]), int(out[-1]))
 
 
-def _windows(x: F64, window: int) -> F64:
-    """Views of the last ``window`` rows ending at each row, zero-padded at the start.
+class RunningWindow:
+    """Sums over the last ``window`` rows of a stream that arrives in chunks.
 
-    Each window is summed on its own (not by differences of a running sum), so a value
-    does not depend on where the array began: chunking cannot change a decision.
+    A running total is carried from chunk to chunk and window sums are differences of
+    it. ``np.cumsum`` adds row after row in order, so every total, and every window sum,
+    is bit-for-bit the same however the stream was cut into chunks.
     """
-    pad = np.zeros((window - 1, *x.shape[1:]), dtype=np.float64)
-    return np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, x]), window, axis=0)
 
+    def __init__(self, width: int, window: int) -> None:
+        self.window = window
+        self.seen = 0
+        self._tail = np.zeros((window, width))  # the last `window` totals (zeros before start)
 
-def rolling_sum(x: F64, window: int) -> F64:
-    """Sum over the last ``window`` elements (fewer at the start), along axis 0."""
-    return np.asarray(_windows(x, window).sum(axis=-1), dtype=np.float64)
-
-
-def rolling_var(x: F64, window: int) -> F64:
-    """Variance of each column over the last ``window`` rows (fewer at the start)."""
-    n = len(x)
-    v = _windows(x, window)
-    cnt = rolling_count(n, window)
-    shape = (n,) + (1,) * (x.ndim - 1)
-    mean = v.sum(axis=-1) / cnt.reshape(shape)
-    # Padding rows are zeros; take them out of the sum of squared deviations.
-    dev = ((v - mean[..., None]) ** 2).sum(axis=-1) - (window - cnt).reshape(shape) * mean**2
-    return np.asarray(np.maximum(dev, 0.0) / cnt.reshape(shape), dtype=np.float64)
-
-
-def rolling_count(n: int, window: int) -> F64:
-    return np.minimum(np.arange(1, n + 1), window).astype(np.float64)
+    def push(self, x: F64) -> tuple[F64, F64]:
+        """Window sums (rows of ``x``) and how many rows each window holds."""
+        n = len(x)
+        if not n:
+            return np.zeros((0, self._tail.shape[1])), np.zeros(0)
+        totals = np.cumsum(np.concatenate([self._tail[-1:], x]), axis=0)[1:]
+        both = np.concatenate([self._tail, totals])
+        sums = totals - both[:n]
+        counts = np.minimum(self.seen + np.arange(1, n + 1), self.window).astype(np.float64)
+        self._tail = both[-self.window :]
+        self.seen += n
+        return np.asarray(sums, dtype=np.float64), counts
