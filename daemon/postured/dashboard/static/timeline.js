@@ -118,7 +118,7 @@ export function renderTimeline(host, segs) {
     svg.append(
       el(
         "rect",
-        { x: Math.max(0, x(a.t) - 3), y, width: 6, height: h, class: "seg-alert" },
+        { x: Math.min(994, Math.max(0, x(a.t) - 3)), y, width: 6, height: h, class: "seg-alert" },
         `${kindWord(a.kind)} alert at ${clock(a.t)}: ${a.stretch ?? ""}`,
       ),
     );
