@@ -1,0 +1,183 @@
+"""Detector throughput: a simulated 24 h day at 50 Hz through the core.
+
+Reports samples per second of :class:`postured.core.Detector` (fed one minute at a time,
+as replay does, and in one piece) beside a straightforward per-sample reference that
+applies the same epoch, activity, worn, posture and alert rules in plain Python, timed
+in the same process on the first hour of the same day (it is too slow for the whole day).
+
+    python bench/detector.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections import deque
+from typing import Any
+
+from firmware_sim import random_day, simulate
+from postured.core import Detector
+from postured.core.config import AlertConfig, DetectionConfig
+from postured.core.events import Alert
+
+
+class PerSampleReference:
+    """The core's main rules, one sample at a time (no numpy in the loop)."""
+
+    def __init__(self, det: DetectionConfig, alerts: AlertConfig) -> None:
+        self.d = det
+        self.a = alerts
+        self.epoch: int | None = None
+        self.sums = [0.0] * 12  # n, t, t2, x, y, z, x2, y2, z2, tx, ty, tz
+        self.window: deque[tuple[float, float, float, float, bool]] = deque(
+            maxlen=int(det.worn_window_s)
+        )
+        self.gravity: tuple[float, float, float] | None = None
+        self.steady: deque[tuple[float, float, float]] = deque(maxlen=int(det.auto_calibration_s))
+        self.forward = False
+        self.forward_run = 0
+        self.forward_since: float | None = None
+        self.last_alert = -math.inf
+        self.alerts = 0
+
+    def feed(self, t: float, x: float, y: float, z: float) -> None:
+        k = math.floor(t)
+        if self.epoch is not None and k != self.epoch:
+            self._close(float(self.epoch + 1))
+            self.sums = [0.0] * 12
+        self.epoch = k
+        tau = t - k
+        s = self.sums
+        s[0] += 1
+        s[1] += tau
+        s[2] += tau * tau
+        s[3] += x
+        s[4] += y
+        s[5] += z
+        s[6] += x * x
+        s[7] += y * y
+        s[8] += z * z
+        s[9] += tau * x
+        s[10] += tau * y
+        s[11] += tau * z
+
+    def _close(self, t_end: float) -> None:
+        n, st, st2 = self.sums[0], self.sums[1], self.sums[2]
+        mt = st / n
+        vt = st2 / n - mt * mt
+        mean = [self.sums[3 + i] / n for i in range(3)]
+        res = 0.0
+        for i in range(3):
+            va = self.sums[6 + i] / n - mean[i] ** 2
+            cov = self.sums[9 + i] / n - mt * mean[i]
+            res += max(va - (cov * cov / vt if vt > 0 else 0.0), 0.0)
+        still = math.sqrt(res) < self.d.still_mg / 1000.0
+        self.window.append((mean[0], mean[1], mean[2], res / n, still))
+        worn = self._worn()
+        norm = math.sqrt(sum(m * m for m in mean))
+        u = (mean[0] / norm, mean[1] / norm, mean[2] / norm)
+        if self.gravity is None:
+            self.steady.append(u if still and worn else (math.nan, math.nan, math.nan))
+            if len(self.steady) == self.steady.maxlen and all(
+                not math.isnan(v[0]) for v in self.steady
+            ):
+                g = [sum(v[i] for v in self.steady) / len(self.steady) for i in range(3)]
+                gn = math.sqrt(sum(c * c for c in g))
+                self.gravity = (g[0] / gn, g[1] / gn, g[2] / gn)
+            return
+        if not still:
+            return
+        # Forward tilt against neutral, towards the sensor's z axis projected across it.
+        g = self.gravity
+        zg = g[2]
+        f = (-zg * g[0], -zg * g[1], 1.0 - zg * g[2])
+        fn = math.sqrt(sum(c * c for c in f))
+        cg = sum(u[i] * g[i] for i in range(3))
+        cf = sum(u[i] * f[i] for i in range(3)) / fn
+        fwd = math.degrees(math.atan2(cf, cg))
+        if fwd >= self.d.forward_enter_deg:
+            self.forward_run += 1
+        elif fwd < self.d.forward_exit_deg:
+            self.forward_run = 0
+            self.forward_since = None
+        if self.forward_run >= self.d.posture_min_s and self.forward_since is None:
+            self.forward_since = t_end - self.d.posture_min_s
+        if (
+            self.forward_since is not None
+            and t_end - self.forward_since >= self.a.forward_hold_s
+            and t_end - self.last_alert >= self.a.forward_cooldown_min * 60
+        ):
+            self.alerts += 1
+            self.last_alert = t_end
+            self.forward_since = t_end
+
+    def _worn(self) -> bool:
+        w = self.window
+        if not all(e[4] for e in w):
+            return True
+        c = len(w)
+        slow = 0.0
+        for i in range(3):
+            m = sum(e[i] for e in w) / c
+            slow += sum((e[i] - m) ** 2 for e in w) / c
+        noise = sum(e[3] for e in w) / c
+        return slow / max(noise, 1e-12) >= self.d.worn_ratio
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    hours = 2.0 if quick else 24.0
+    rec = simulate(random_day(7, hours=hours), seed=7, rate_hz=50)
+    n = len(rec.t)
+    det_cfg, alert_cfg = DetectionConfig(), AlertConfig()
+
+    def core(chunk: int) -> tuple[float, list[Any]]:
+        det = Detector("bench", det_cfg, alert_cfg, new_id=lambda: "x")
+        t0 = time.perf_counter()
+        events: list[Any] = []
+        for i in range(0, n, chunk):
+            events += det.feed(rec.t[i : i + chunk], rec.acc[i : i + chunk])
+        return time.perf_counter() - t0, events
+
+    core(3000)  # warm up: first-touch page faults of the big temporaries
+    best_min = min(core(3000)[0] for _ in range(2))
+    whole, events = core(n)
+    ref_n = min(n, 180_000)  # the reference runs on the first hour
+    ref = PerSampleReference(det_cfg, alert_cfg)
+    t_list, acc_list = rec.t[:ref_n].tolist(), rec.acc[:ref_n].tolist()
+    t0 = time.perf_counter()
+    for t, (x, y, z) in zip(t_list, acc_list, strict=True):
+        ref.feed(t, x, y, z)
+    ref_s = time.perf_counter() - t0
+    first_hour = [e for e in events if e.t < rec.t[ref_n - 1]]
+    core_rate = n / best_min
+    ref_rate = ref_n / ref_s
+    return {
+        "samples": n,
+        "hours": hours,
+        "seconds_minute_chunks": round(best_min, 3),
+        "seconds_one_chunk": round(whole, 3),
+        "samples_per_s": round(core_rate),
+        "samples_per_s_one_chunk": round(n / whole),
+        "reference_samples_per_s": round(ref_rate),
+        "ratio_vs_reference": round(core_rate / ref_rate, 1),
+        "events": len(events),
+        "forward_alerts_first_hour": {
+            "core": sum(
+                isinstance(e, Alert) and e.kind.value == "forward_head" for e in first_hour
+            ),
+            "reference": ref.alerts,
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    result = run(quick=ap.parse_args().quick)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
