@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -75,12 +76,23 @@ class PrivateBus:
         )
         log.close()
         deadline = time.monotonic() + timeout
-        while not self.socket_path.exists():
+        while not self._accepts():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 text = (self.workdir / "bus.log").read_text(errors="replace")
                 self.stop()
                 raise BusError(f"dbus-daemon did not start: {text.strip()}")
             time.sleep(0.01)
+
+    def _accepts(self) -> bool:
+        """Does the socket take connections yet? (It exists a moment before it listens.)"""
+        if not self.socket_path.exists():
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(self.socket_path))
+            except OSError:
+                return False
+        return True
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
