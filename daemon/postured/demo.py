@@ -90,7 +90,7 @@ class Console:
             self._print(text)
 
     def message(self, text: str) -> None:
-        if self.tty:
+        if self.tty and self.live:
             self.out.write("\r\x1b[K")
         self._print(text)
         if self.tty and self.live:
@@ -285,6 +285,7 @@ async def run_demo(config: Config, args: argparse.Namespace, out: TextIO | None 
                 if timer is not None:
                     timer.cancel()
             alerts = sum(s.alerts for s in daemon.sensors.values())
+            console.live.clear()  # the last live line stays above; no redraw below
             console.message(f"\nDemo over: {alerts} alert{'s' if alerts != 1 else ''} published.")
             return code
 
