@@ -34,6 +34,7 @@ import numpy as np
 from postured.core import Detector
 from postured.core.config import AlertConfig, DetectionConfig
 from postured.core.events import Alert, AlertKind, Event, SittingEnded, SittingStarted
+from postured.errors import PosturedError
 
 if TYPE_CHECKING:
     from firmware_sim import Recording
@@ -255,13 +256,16 @@ def detected_bouts(events: Iterable[Event], end: float) -> list[tuple[float, flo
 
 
 def recordings(
-    days: int, rates: Iterable[int], mounts: Iterable[str]
+    days: int,
+    rates: Iterable[int],
+    mounts: Iterable[str],
+    scenarios: Iterable[str] = SCENARIOS,
 ) -> Iterable[tuple[str, Recording]]:
     from firmware_sim import load_scenario, random_day, simulate  # noqa: PLC0415 - optional part
 
     for mount in mounts:
         for rate in rates:
-            for name in SCENARIOS:
+            for name in scenarios:
                 yield (
                     f"{name}/{mount}/{rate}",
                     simulate(load_scenario(name), seed=1, rate_hz=rate, mount=mount),
@@ -280,12 +284,13 @@ def evaluate(
     days: int = 6,
     rates: Iterable[int] = RATES,
     mounts: Iterable[str] = MOUNTS,
+    scenarios: Iterable[str] = SCENARIOS,
 ) -> dict[str, Any]:
     total = Score()
     by_group: dict[str, Score] = {}
     per_recording: dict[str, Any] = {}
     started = time.perf_counter()
-    for name, rec in recordings(days, rates, mounts):
+    for name, rec in recordings(days, rates, mounts, scenarios):
         s = score_recording(rec, detection, alerts)
         total.add(s)
         _, mount, rate = name.split("/")
@@ -340,6 +345,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=6, help="seeded random days per mount and rate")
     p.add_argument("--rates", default="25,50,100", help="sample rates, comma-separated")
     p.add_argument("--mounts", default="collar,upper_back", help="mounts, comma-separated")
+    p.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="scenario files, comma-separated"
+    )
     p.add_argument("--json", type=Path, default=None, help="write the full result here")
     p.set_defaults(handler=run)
     return p
@@ -355,6 +363,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         )
         return 2
     mounts = [m for m in str(args.mounts).split(",") if m]
+    scenarios = [s for s in str(args.scenarios).split(",") if s]
     bad = [r for r in rates if r not in RATES] + [m for m in mounts if m not in MOUNTS]
     if bad:
         print(
@@ -370,7 +379,18 @@ def run(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 2
-    result = evaluate(config.detection, config.alerts, days=args.days, rates=rates, mounts=mounts)
+    try:
+        result = evaluate(
+            config.detection,
+            config.alerts,
+            days=args.days,
+            rates=rates,
+            mounts=mounts,
+            scenarios=scenarios,
+        )
+    except PosturedError as exc:  # e.g. an unknown scenario name
+        print(f"postured eval: {exc}", file=sys.stderr)
+        return 2
     print(format_table(result))
     total = result["total"]
     print(f"{total['recordings']} recordings, {total['hours']} h, {result['seconds']} s")

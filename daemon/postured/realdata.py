@@ -42,15 +42,15 @@ class DataMissing(PosturedError):
     """The shared recordings are not where the project expects them."""
 
 
-def data_dir() -> Path:
-    if not (DATA / "to_replay.py").exists():
-        raise DataMissing(f"no recordings at {DATA} (expected ../shared/data beside the repo)")
-    return DATA
+def data_dir(root: Path = DATA) -> Path:
+    if not (root / "to_replay.py").exists():
+        raise DataMissing(f"no recordings at {root} (expected ../shared/data beside the repo)")
+    return root
 
 
-def convert(args: list[str], out: Path) -> tuple[Path, list[dict[str, Any]]]:
+def convert(args: list[str], out: Path, data: Path = DATA) -> tuple[Path, list[dict[str, Any]]]:
     """Run ``to_replay.py`` with ``args`` writing ``out``; returns it and its labels."""
-    script = data_dir() / "to_replay.py"
+    script = data_dir(data) / "to_replay.py"
     done = subprocess.run(  # noqa: S603 - our own interpreter on the data folder's script
         [sys.executable, str(script), *args, str(out)],
         capture_output=True,
@@ -94,10 +94,9 @@ def posture_spans(events: list[Event], end: float, name: str) -> list[tuple[floa
     return spans
 
 
-def casale_subject(subject: int, config: Config, work: Path) -> dict[str, Any]:
-    csv, labels = convert(
-        ["casale", str(data_dir() / "casale" / f"{subject}.csv")], work / f"c{subject}.csv"
-    )
+def casale_subject(subject: int, config: Config, work: Path, data: Path = DATA) -> dict[str, Any]:
+    source = data_dir(data) / "casale" / f"{subject}.csv"
+    csv, labels = convert(["casale", str(source)], work / f"c{subject}.csv", data)
     rec = read_csv(csv)
     events, summary = replay(rec, config)
     n = int(rec.t[-1]) + 1
@@ -137,10 +136,14 @@ def casale_subject(subject: int, config: Config, work: Path) -> dict[str, Any]:
     }
 
 
-def iomt_stream(sensor: str, group: str, config: Config, work: Path) -> dict[str, Any]:
+def iomt_stream(
+    sensor: str, group: str, config: Config, work: Path, data: Path = DATA
+) -> dict[str, Any]:
     out = work / f"{sensor}_{group}.csv"
     csv, labels = convert(
-        ["iomt-stitch", "--sensor", sensor, "--group", group, "--pattern", IOMT_PATTERN], out
+        ["iomt-stitch", "--sensor", sensor, "--group", group, "--pattern", IOMT_PATTERN],
+        out,
+        data,
     )
     rec = read_csv(csv)
     mount = "collar" if sensor == "neck" else "upper_back"
@@ -179,12 +182,15 @@ def iomt_stream(sensor: str, group: str, config: Config, work: Path) -> dict[str
     }
 
 
-def evaluate_real(config: Config, *, subjects: tuple[int, ...] = CASALE_SUBJECTS) -> dict[str, Any]:
+def evaluate_real(
+    config: Config, *, subjects: tuple[int, ...] = CASALE_SUBJECTS, data: Path = DATA
+) -> dict[str, Any]:
+    data_dir(data)
     with tempfile.TemporaryDirectory(prefix="postured-real-") as tmp:
         work = Path(tmp)
-        casale = [casale_subject(s, config, work) for s in subjects]
+        casale = [casale_subject(s, config, work, data) for s in subjects]
         iomt = [
-            iomt_stream(sensor, group, config, work)
+            iomt_stream(sensor, group, config, work, data)
             for sensor in ("neck", "back")
             for group in ("B", "C")
         ]
@@ -221,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--json", type=Path, default=None, help="write the full result here")
+    ap.add_argument("--data", type=Path, default=DATA, help="the shared recordings folder")
     args = ap.parse_args(argv)
     try:
-        result = evaluate_real(Config())
+        result = evaluate_real(Config(), data=args.data)
     except DataMissing as exc:
         print(f"realdata: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,100 @@
+"""``postured eval``: scoring against the simulator's truth, and the targets of issue 4."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from firmware_sim import load_scenario, simulate
+from postured import evaluate
+from postured.config import Config
+from postured.core.config import AlertConfig, DetectionConfig
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    ap = argparse.ArgumentParser()
+    evaluate.add_parser(ap.add_subparsers())
+    return ap.parse_args(["eval", *argv])
+
+
+def test_demo_scores_its_slouch_and_its_long_bout() -> None:
+    rec = simulate(load_scenario("demo"), seed=1, rate_hz=25)
+    s = evaluate.score_recording(rec, DetectionConfig(), AlertConfig())
+    # One slouch held 2.5 min; the glances of 25 and 30 s are not episodes.
+    assert (s.forward.tp, s.forward.fp, s.forward.fn) == (1, 0, 0)
+    assert 60.0 <= s.forward.latencies[0] <= 65.0
+    assert (s.sitting.tp, s.sitting.fp, s.sitting.fn) == (1, 0, 0)
+    assert max(s.bout_errors_s) < 60.0
+
+
+def test_truth_episodes_and_bouts_are_merged_as_documented() -> None:
+    rec = simulate(load_scenario("transitions"), seed=1, rate_hz=25)
+    eps = evaluate.forward_episodes(rec)
+    # "lean in" 175-190, "lean in further" 200-220, "slump" 265-285.
+    assert [(round(s), round(e)) for s, e in eps] == [(175, 190), (200, 220), (265, 285)]
+    bouts = evaluate.sitting_bouts(rec, break_min_s=60.0, offbody_s=300.0)
+    # Stands of 10-45 s are not breaks; the walk, the sofa and the stand after it are.
+    assert [(round(s), round(e)) for s, e in bouts] == [(0, 305), (375, 435)]
+
+
+def test_a_detector_blind_to_slouching_scores_zero_recall() -> None:
+    rec = simulate(load_scenario("demo"), seed=1, rate_hz=25)
+    blind = DetectionConfig(forward_enter_deg=60.0, forward_exit_deg=59.0)
+    s = evaluate.score_recording(rec, blind, AlertConfig())
+    assert (s.forward.tp, s.forward.fn) == (0, 1)
+    assert s.forward.summary()["recall"] == 0.0
+    assert s.forward.summary()["f1"] == 0.0
+
+
+def test_eval_command_prints_a_table_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "eval.json"
+    args = _args(
+        "--days",
+        "0",
+        "--rates",
+        "25",
+        "--mounts",
+        "collar",
+        "--scenarios",
+        "demo,transitions",
+        "--json",
+        str(out),
+    )
+    assert args.handler(args, Config()) == 0
+    text = capsys.readouterr().out
+    assert "fwd F1" in text
+    assert "mount=collar" in text
+    result = json.loads(out.read_text())
+    assert result["total"]["recordings"] == 2
+    assert set(result["recordings"]) == {"demo/collar/25", "transitions/collar/25"}
+
+
+@pytest.mark.parametrize(
+    "argv", [("--rates", "30"), ("--mounts", "belt"), ("--rates", "x"), ("--scenarios", "nope")]
+)
+def test_eval_rejects_bad_arguments(
+    argv: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _args("--days", "0", "--mounts", "collar", "--rates", "25", *argv)
+    assert args.handler(args, Config()) == 2
+    assert "postured eval" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_targets_on_the_simulator() -> None:
+    """Issue 4's targets: both mounts, every rate, clips rotated up to 45 degrees."""
+    result = evaluate.evaluate(DetectionConfig(), AlertConfig(), days=2)
+    total = result["total"]
+    fwd, sit = total["forward_head"], total["long_sitting"]
+    assert fwd["f1"] >= 0.95
+    assert fwd["latency_p95_s"] <= AlertConfig().forward_hold_s + 5.0
+    assert sit["recall"] == 1.0
+    assert total["long_sitting_false_per_8h"] <= 1.0
+    assert total["bout_error_p95_min"] < 1.0
+    rotations = {r["clip_rotation_deg"] for r in result["recordings"].values()}
+    assert max(rotations) > 30.0

@@ -1,0 +1,50 @@
+"""The detector on real recordings (../shared/data); skipped where they are absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from postured import realdata
+from postured.config import Config
+
+pytestmark = pytest.mark.skipif(
+    not (realdata.DATA / "to_replay.py").exists(),
+    reason=f"real recordings not found at {realdata.DATA} (../shared/data beside the repo)",
+)
+
+
+def test_casale_sitting_time_follows_the_labels(tmp_path: Path) -> None:
+    # Subject 3: 13.4 min of labelled sitting at the start, then standing and walking.
+    r = realdata.casale_subject(3, Config(), tmp_path)
+    assert r["sitting_recall"] >= 0.95
+    assert r["false_sitting_min"] < 1.0
+    assert abs(r["detected_sitting_min"] - r["labelled_sitting_min"]) < 1.5
+    # The sitting bout ends within a minute of the labelled end (labels lead by ~12 s).
+    assert abs(r["detected_sitting_end_s"] - r["labelled_sitting_end_s"]) < 60
+
+
+def test_casale_calibration_skips_the_sensor_lying_on_the_desk(tmp_path: Path) -> None:
+    # Subject 2 starts with about 40 s of the sensor off the body.
+    r = realdata.casale_subject(2, Config(), tmp_path)
+    assert r["calibrated_at_s"] is not None
+    assert r["calibrated_at_s"] >= 40 + Config().detection.auto_calibration_s
+
+
+def test_iomt_forward_head_pieces_are_found_and_alerted(tmp_path: Path) -> None:
+    r = realdata.iomt_stream("neck", "B", Config(), tmp_path)
+    assert len(r["bad_pieces"]) == 3
+    assert r["bad_alerted"] == 3
+    hold = Config().alerts.forward_hold_s
+    for piece in r["bad_pieces"]:
+        assert piece["forward_found_after_s"] <= 15
+        assert piece["alert_after_s"] <= hold + 10
+        assert piece["forward_share"] >= 0.9
+    assert r["good_called_forward_share"] < 0.15
+
+
+def test_missing_data_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(realdata.DataMissing, match="nowhere"):
+        realdata.data_dir(tmp_path / "nowhere")
+    assert realdata.main(["--data", str(tmp_path / "nowhere")]) == 2
