@@ -17,6 +17,7 @@ export function buildSegments(items, state) {
   const out = { start, end, posture: [], sitting: [], breaks: [], alerts: [], offline: [] };
   let current = null;
   let sitStart = null;
+  let lastEnd = -Infinity; // bouts never overlap, even if a start is reported early
   let offStart = null;
   for (const it of sorted) {
     switch (it.event) {
@@ -25,11 +26,12 @@ export function buildSegments(items, state) {
         current = it;
         break;
       case "sitting_start":
-        sitStart = isNum(it.start) ? it.start : it.t;
+        sitStart = Math.max(lastEnd, isNum(it.start) ? it.start : it.t);
         break;
       case "sitting_end": {
         const from = isNum(it.start) ? it.start : sitStart ?? it.t - (it.duration_s || 0);
-        out.sitting.push({ from, to: it.t });
+        out.sitting.push({ from: Math.max(from, lastEnd), to: it.t });
+        lastEnd = it.t;
         sitStart = null;
         break;
       }
@@ -53,7 +55,7 @@ export function buildSegments(items, state) {
   if (current) out.posture.push({ from: current.t, to: end, posture: current.posture });
   if (state?.sitting) {
     const from = sitStart ?? (isNum(state.sitting_since) ? state.sitting_since : null);
-    if (isNum(from)) out.sitting.push({ from, to: end });
+    if (isNum(from)) out.sitting.push({ from: Math.max(from, lastEnd), to: end });
   }
   if (offStart !== null) out.offline.push({ from: offStart, to: end });
   return out;
