@@ -30,6 +30,7 @@ def main(url: str, out: Path) -> None:
             ctx = browser.new_context(
                 viewport={"width": width, "height": height},
                 color_scheme=scheme,  # type: ignore[arg-type]
+                reduced_motion="reduce",  # the figure drawn at its angle, not mid-turn
                 device_scale_factor=1,
             )
             page = ctx.new_page()

@@ -197,7 +197,10 @@ async def test_token_in_the_address_becomes_a_cookie(tmp_path: Path) -> None:
         resp = await s.client.get("/?token=" + token, allow_redirects=False)
         assert resp.status == 303
         assert resp.headers["Location"] == "/"
-        assert "HttpOnly" in resp.headers["Set-Cookie"]
+        cookie = resp.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
+        assert "Max-Age=15552000" in cookie
         assert (await s.client.get("/api/snapshot")).status == 200  # the cookie now
         bearer = {"Authorization": "Bearer " + token}
         s.client.session.cookie_jar.clear()

@@ -17,6 +17,7 @@ from postured.dashboard.config import DashboardConfig
 from postured.errors import ConfigError
 
 COOKIE = "postured_dashboard"
+COOKIE_MAX_AGE_S = 180 * 86400  # a wall tablet should not ask again every restart
 MIN_TOKEN_LEN = 16
 
 

@@ -199,7 +199,13 @@ class Dashboard:
                 resp = web.Response(
                     status=303, headers={"Location": str(request.rel_url.with_query(None))}
                 )
-                resp.set_cookie(access.COOKIE, given, httponly=True, samesite="Strict")
+                resp.set_cookie(
+                    access.COOKIE,
+                    given,
+                    httponly=True,
+                    samesite="Strict",
+                    max_age=access.COOKIE_MAX_AGE_S,
+                )
                 return resp
             auth = request.headers.get("Authorization", "")
             bearer = auth[7:] if auth.startswith("Bearer ") else None
