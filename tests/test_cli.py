@@ -292,3 +292,23 @@ def test_unknown_sensor_is_a_usage_error(
     cfg = config_for(tmp_path, 1883)
     assert cli.main(["-c", str(cfg), "calibrate", "kitchen"]) == 2
     assert "configured: desk" in capsys.readouterr().err
+
+
+def test_commands_the_docs_show_exist() -> None:
+    """Every `postured <command>` in README.md and docs/service.md is a real command."""
+    commands = set(cli.subcommands(cli.build_parser()))
+    for doc in ("README.md", "docs/service.md"):
+        text = (ROOT / doc).read_text()
+        # journalctl -u postured -f, systemctl status postured: the unit, not the command.
+        named = set(re.findall(r"(?<![-/.\w])postured ([a-z][a-z-]+)", text))
+        assert named, doc
+        assert named <= commands, f"{doc} shows unknown commands {sorted(named - commands)}"
+
+
+def test_makefile_has_the_readme_targets() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for target in ("demo", "test", "check"):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+        assert f"make {target}" in readme, target
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
