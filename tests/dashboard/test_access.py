@@ -94,3 +94,9 @@ def test_host_allowed(host: str | None, bound: str, ok: bool) -> None:
 )
 def test_origin_allowed(origin: str | None, host: str, ok: bool) -> None:
     assert access.origin_allowed(origin, host) is ok
+
+
+def test_a_token_on_loopback_is_used(tmp_path: Path) -> None:
+    f = tmp_path / "tok"
+    f.write_text(TOKEN)
+    assert access.load_token(DashboardConfig(token_file=str(f)), "c", {}) == TOKEN

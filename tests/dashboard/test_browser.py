@@ -291,3 +291,36 @@ def test_the_day_is_drawn_and_survives_a_reload(page: Page, broker: Mosquitto) -
     width = c.locator(".timeline rect.seg-sitting").evaluate("r => r.width.baseVal.value")
     # Half an hour of a one-hour day is half of the 1000-unit drawing.
     assert 490 < width < 510
+
+
+# The browser's Notification API, recorded; and a tab that is in the background.
+FAKE_NOTIFICATIONS = """
+window.__notes = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.__notes.push([title, options.body, options.tag]); }
+  addEventListener() {}
+};
+Object.defineProperty(document, "hidden", { get: () => true });
+"""
+
+
+def test_a_background_tab_notifies_alerts(browser: Browser, url: str, broker: Mosquitto) -> None:
+    broker.pub("posture/s8/state", samples.state(time.time()), "-r")
+    ctx = browser.new_context()
+    ctx.add_init_script(FAKE_NOTIFICATIONS)
+    pg = ctx.new_page()
+    pg.goto(url)
+    expect(card(pg, "s8").locator('[data-f="posture"]')).to_have_text("Upright")
+    broker.pub("posture/s8/alert", samples.alert(time.time(), "n-1"), "-q", "1")
+    expect(card(pg, "s8").locator('[data-f="stretch-name"]')).to_have_text("Chest opener")
+    notes = pg.evaluate("window.__notes")
+    assert notes == [
+        [
+            "Forward head: Chest opener",
+            "Sit tall: bring your head back over your shoulders.",
+            "s8-n-1",
+        ]
+    ]
+    ctx.close()
