@@ -44,6 +44,10 @@ def assumed_forward(gravity: F64) -> F64:
     raise AssertionError("unreachable: three axes cannot all be parallel to one vector")
 
 
+class CalibrationUnusable(StateError, ValueError):
+    """A stored calibration cannot be used (also a ValueError for callers that expect one)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Calibration:
     gravity: Vec3
@@ -94,9 +98,13 @@ class Calibration:
             f = np.asarray(d["forward"], dtype=np.float64).reshape(3)
             cal = Calibration(_vec(g), _vec(g), "", float(d["t"]), str(d["source"]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"stored calibration is unusable ({exc!r}); calibrate again") from exc
+            raise CalibrationUnusable(
+                f"stored calibration is unusable ({exc!r}); calibrate again"
+            ) from exc
         if not np.all(np.isfinite(g)) or np.linalg.norm(g) < 0.5:
-            raise StateError("stored calibration has no valid gravity vector; calibrate again")
+            raise CalibrationUnusable(
+                "stored calibration has no valid gravity vector; calibrate again"
+            )
         out = cal.with_forward(f, str(d.get("forward_source", "assumed")))
         if out.forward == out.gravity:  # forward was parallel to gravity: fall back
             return Calibration.new(g, cal.t, cal.source)
