@@ -1,11 +1,11 @@
 """The daemon: sensors -> detectors -> sink, commands back, state kept, systemd told.
 
-One asyncio TaskGroup per session with named tasks: ``sensor:<id>`` (one per sensor),
-``publisher`` (idle ticks, state and stats at the interval), ``persistence``,
-``status``, ``watchdog`` and ``control`` (signals: stop and reload). A reload with a
-valid file ends the session and starts the next one with the new configuration; the sink
-(the MQTT bridge) and the detectors live on across it when their settings did not change.
-docs/runtime.md describes the behaviour.
+One asyncio TaskGroup for the daemon's life with named tasks: ``sensor:<id>`` (one per
+sensor), ``publisher`` (idle ticks, state and stats at the interval), ``persistence``,
+``status``, ``watchdog`` and ``control`` (signals: stop and reload). A reload is applied
+in place: sensor tasks start or stop for added or removed sensors, detectors are rebuilt
+when their settings changed, and the sink (the MQTT bridge) is renewed only when its
+settings changed. docs/runtime.md describes the behaviour.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import enum
 import logging
 import os
 import signal
@@ -50,7 +49,7 @@ from postured.core.events import (
 from postured.errors import CommandError, ConfigError, PosturedError
 from postured.protocol import VibratePattern
 from postured.sensor_config import SensorConfig
-from postured.sink import Command, CommandHandler, EventSink
+from postured.sink import Command, CommandHandler, EventSink, MemorySink
 from postured.source import (
     Battery,
     Gap,
@@ -267,15 +266,8 @@ def _state_key(st: SensorState) -> tuple[Any, ...]:
     )
 
 
-class _Outcome(enum.Enum):
-    STOP = "stop"
-    RELOAD = "reload"
-
-
-class _EndSession(Exception):
-    def __init__(self, outcome: _Outcome) -> None:
-        super().__init__(outcome.value)
-        self.outcome = outcome
+class _Stop(Exception):
+    """Raised by the control task to end the TaskGroup on SIGTERM/SIGINT."""
 
 
 # --- the daemon ------------------------------------------------------------------------------
@@ -313,6 +305,7 @@ class Daemon:
         self._sink_factory = sink_factory or default_sink
         self._detector_factory = detector_factory or default_detector
         self.store: StateStore = JsonStateStore(state_dir(config)) if store is None else store
+        self._own_store = store is None
         self.watchdog_s = watchdog_s if watchdog_s is not None else watchdog_interval()
         self.install_signals = install_signals
         self.tick_s = tick_s
@@ -327,10 +320,14 @@ class Daemon:
         self.reloads = 0
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
-        self._pending: Config | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._sink_stack: AsyncExitStack | None = None
+        self._buffer = MemorySink()
         self._status = ""
         self._notified_ready = False
         self._heartbeat = time.monotonic()
+        self._said_stopping = False
 
     # -- control from outside --
     def request_stop(self) -> None:
@@ -339,56 +336,79 @@ class Daemon:
     def request_reload(self) -> None:
         self._reload.set()
 
+    def _stopping(self) -> None:
+        if not self._said_stopping:
+            self._said_stopping = True
+            self.notifier.stopping("stopping")
+
     # -- the whole life --
     async def run(self) -> int:
         self.store.open()
         with self._signal_handlers():
-            stack = AsyncExitStack()
             try:
-                while True:
-                    self._build_sensors()
-                    if self.sink is None:
-                        self.sink = await stack.enter_async_context(
-                            self._sink_factory(self.config, self._on_command)
+                async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
+                    await self._open_sink()
+                    self._sync_sensors()
+                    tg.create_task(self._publisher(), name="publisher")
+                    tg.create_task(self._persistence(), name="persistence")
+                    tg.create_task(self._status_task(), name="status")
+                    if self.watchdog_s:
+                        # Pings come from this loop, so a blocked loop stops them by itself.
+                        tg.create_task(
+                            ping_watchdog(self.notifier, self.watchdog_s, self.healthy),
+                            name="watchdog",
                         )
-                    outcome = await self._session(self.sink)
-                    if outcome is _Outcome.STOP:
-                        break
-                    new = self._pending
-                    assert new is not None
-                    restart_sink = (
-                        new.mqtt != self.config.mqtt
-                        or new.sensors != self.config.sensors
-                        or state_dir(new) != state_dir(self.config)
-                    )
-                    self._apply(new)
-                    if restart_sink:
-                        log.info("reconnecting the sink for the new configuration")
-                        await stack.aclose()
-                        stack = AsyncExitStack()
-                        self.sink = None
+                    tg.create_task(self._control(), name="control")
+                    await self._announce_ready()
+            except* _Stop:
+                pass
             finally:
-                self.notifier.stopping("stopping")
+                self._stopping()
                 self._save_all(force=True)
                 # Leaving the sink publishes offline and flushes queued alerts.
-                await stack.aclose()
-                self.sink = None
+                await self._close_sink()
         log.info("stopped")
         return 0
 
-    def _build_sensors(self) -> None:
-        old = self.sensors
-        self.sensors = {}
+    @property
+    def out(self) -> EventSink:
+        """Where events go: the sink, or a buffer while the sink is being renewed."""
+        return self.sink if self.sink is not None else self._buffer
+
+    async def _open_sink(self) -> None:
+        stack = AsyncExitStack()
+        sink = await stack.enter_async_context(self._sink_factory(self.config, self._on_command))
+        self._sink_stack, self.sink = stack, sink
+        buffered, self._buffer = self._buffer, MemorySink()
+        for sid, online in buffered.availabilities:
+            sink.availability(sid, online)
+        for sid, a in buffered.alerts:
+            sink.alert(sid, a)
+        for sid, ev in buffered.events:
+            sink.event(sid, ev)
+
+    async def _close_sink(self) -> None:
+        stack, self._sink_stack = self._sink_stack, None
+        self.sink = None
+        if stack is not None:
+            await stack.aclose()
+
+    def _sync_sensors(self) -> None:
+        """Start a task for each configured sensor that has none (new or changed)."""
+        assert self._tg is not None
         for sc in self.config.sensors:
-            prev = old.get(sc.id)
-            if prev is not None and prev.config == sc:
-                self.sensors[sc.id] = prev
+            if sc.id in self.sensors:
                 continue
             source = self._given_sources.get(sc.id) or self._source_factory(sc)
-            cal = self._load(self.store.load_calibration, sc.id, "calibration")
-            stats = self._load(self.store.load_stats, sc.id, "statistics")
-            det = self._detector_factory(sc, self.config, cal, stats)
-            self.sensors[sc.id] = SensorRuntime(sc, source, det)
+            s = SensorRuntime(sc, source, self._new_detector(sc))
+            self.sensors[sc.id] = s
+            self._tasks[sc.id] = self._tg.create_task(self._sensor_task(s), name=f"sensor:{sc.id}")
+
+    def _new_detector(self, sc: SensorConfig) -> DetectorLike:
+        cal = self._load(self.store.load_calibration, sc.id, "calibration")
+        stats = self._load(self.store.load_stats, sc.id, "statistics")
+        return self._detector_factory(sc, self.config, cal, stats)
 
     @staticmethod
     def _load(fn: Callable[[str], _T | None], sensor_id: str, what: str) -> _T | None:
@@ -398,61 +418,62 @@ class Daemon:
             log.warning("sensor %s: stored %s not read (%s); using defaults", sensor_id, what, exc)
             return None
 
-    def _apply(self, new: Config) -> None:
-        """Take a reloaded config; detectors are rebuilt only where their settings changed."""
+    async def _apply(self, new: Config) -> None:
+        """Apply a reloaded, valid config in place.
+
+        A sensor whose table changed is stopped and started again; the others keep their
+        source (a BLE link stays up) and get a new detector, from the calibration and
+        statistics saved just before, only when the core's settings changed.
+        """
+        old = self.config
         core_changed = (
-            new.detection != self.config.detection
-            or new.alerts != self.config.alerts
-            or new.service.timezone != self.config.service.timezone
+            new.detection != old.detection
+            or new.alerts != old.alerts
+            or new.service.timezone != old.service.timezone
         )
-        if core_changed:
-            self._save_all(force=True)
-            self.sensors = {}  # rebuilt from the saved calibration and statistics
-        else:
-            keep = {sc.id: sc for sc in new.sensors}
-            for sid in list(self.sensors):
-                if keep.get(sid) != self.sensors[sid].config:
-                    self._save_sensor(self.sensors.pop(sid), force=True)
+        sink_changed = (
+            new.mqtt != old.mqtt or new.sensors != old.sensors or state_dir(new) != state_dir(old)
+        )
+        self._save_all(force=True)
+        if self._own_store and state_dir(new) != state_dir(old):
+            self.store = JsonStateStore(state_dir(new))
+            self.store.open()
         self.config = new
+        keep = {sc.id: sc for sc in new.sensors}
+        stopped = []
+        for sid, s in list(self.sensors.items()):
+            if keep.get(sid) != s.config:
+                del self.sensors[sid]
+                task = self._tasks.pop(sid)
+                task.cancel()
+                stopped.append(task)
+                self.out.availability(sid, False)
+            elif core_changed:
+                s.detector = self._new_detector(s.config)
+                s.state_dirty = True
+        await asyncio.gather(*stopped, return_exceptions=True)
+        if sink_changed:
+            log.info("renewing the MQTT connection for the new configuration")
+            await self._close_sink()
+            await self._open_sink()
+        self._sync_sensors()
         self.reloads += 1
         if self._on_reload is not None:
             self._on_reload(new)
         log.info("configuration reloaded from %s", new.source_path)
 
-    async def _session(self, sink: EventSink) -> _Outcome:
-        outcome = _Outcome.STOP
-        try:
-            async with asyncio.TaskGroup() as tg:
-                for s in self.sensors.values():
-                    tg.create_task(self._sensor_task(s, sink, tg), name=f"sensor:{s.id}")
-                tg.create_task(self._publisher(sink, tg), name="publisher")
-                tg.create_task(self._persistence(), name="persistence")
-                tg.create_task(self._status_task(sink), name="status")
-                if self.watchdog_s:
-                    # Pings come from this loop, so a blocked loop stops them by itself.
-                    tg.create_task(
-                        ping_watchdog(self.notifier, self.watchdog_s, self.healthy),
-                        name="watchdog",
-                    )
-                tg.create_task(self._control(), name="control")
-                await self._announce_ready(sink)
-        except* _EndSession as eg:
-            first = eg.exceptions[0]
-            assert isinstance(first, _EndSession)
-            outcome = first.outcome
-        return outcome
-
-    async def _announce_ready(self, sink: EventSink) -> None:
+    async def _announce_ready(self) -> None:
         """READY=1 (again after a reload) once the broker answered or a short wait passed.
 
         A broker that is down does not hold start-up back: the bridge retries and queues.
         """
-        if isinstance(sink, HasConnection):
+        sink: EventSink | None = self.sink
+        if sink is not None and isinstance(sink, HasConnection):
             deadline = time.monotonic() + self.ready_wait_s
             # The sink exposes a flag, not an event, so poll it briefly.
             while not sink.connected and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
-        text = self._status_text(sink)
+        text = self._status_text()
         self._status = text
         self.notifier.ready(text)
         log.info("%s: %s", "reloaded" if self._notified_ready else "ready", text)
@@ -461,7 +482,7 @@ class Daemon:
 
     # -- tasks --
     async def _control(self) -> None:
-        """Ends the session on a stop request, or on a reload with a valid, changed file."""
+        """Ends the daemon on a stop request; applies a reload with a valid, changed file."""
         while True:
             stop = asyncio.ensure_future(self._stop.wait())
             reload = asyncio.ensure_future(self._reload.wait())
@@ -472,14 +493,19 @@ class Daemon:
                 reload.cancel()
             if self._stop.is_set():
                 log.info("stopping")
-                self.notifier.stopping("stopping")
-                raise _EndSession(_Outcome.STOP)
+                self._stopping()
+                raise _Stop
             self._reload.clear()
             new = self._reloaded()
             if new is not None:
-                self._pending = new
                 self.notifier.reloading()
-                raise _EndSession(_Outcome.RELOAD)
+                try:
+                    await self._apply(new)
+                except PosturedError as exc:
+                    log.error("reload could not be completed: %s", exc)
+                    if self.sink is None:
+                        raise  # nowhere to publish: better restarted by systemd
+                await self._announce_ready()
 
     def _reloaded(self) -> Config | None:
         path = self.config.source_path
@@ -502,38 +528,35 @@ class Daemon:
             return None
         return new
 
-    async def _sensor_task(self, s: SensorRuntime, sink: EventSink, tg: asyncio.TaskGroup) -> None:
+    async def _sensor_task(self, s: SensorRuntime) -> None:
         """Source events into the detector; restarts the source when it fails.
 
-        On cancellation (stop, reload) the sink says offline itself when it closes.
+        On cancellation (stop) the sink says offline itself when it closes.
         """
         backoff = 1.0
         while True:
             try:
                 async for ev in s.source.events():
-                    self._on_source_event(s, ev, sink, tg)
+                    self._on_source_event(s, ev)
                     backoff = 1.0
                 log.info("sensor %s: source ended", s.id)
-                self._offline(s, sink)
+                self._offline(s)
                 return
             except PosturedError as exc:
                 log.error("sensor %s: %s; retrying in %.0f s", s.id, exc, backoff)
             except Exception:
                 log.exception("sensor %s: source failed; retrying in %.0f s", s.id, backoff)
-            self._offline(s, sink)
+            self._offline(s)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 60.0)
 
-    @staticmethod
-    def _offline(s: SensorRuntime, sink: EventSink) -> None:
+    def _offline(self, s: SensorRuntime) -> None:
         if s.connected:
             s.connected = False
             s.state_dirty = True
-            sink.availability(s.id, False)
+            self.out.availability(s.id, False)
 
-    def _on_source_event(
-        self, s: SensorRuntime, ev: SourceEvent, sink: EventSink, tg: asyncio.TaskGroup
-    ) -> None:
+    def _on_source_event(self, s: SensorRuntime, ev: SourceEvent) -> None:
         match ev:
             case Samples():
                 if ev.t.size == 0:
@@ -541,7 +564,7 @@ class Daemon:
                 s.samples += int(ev.t.size)
                 s.last_samples_mono = time.monotonic()
                 s.state_dirty = True  # the publisher compares at its next tick
-                self._run_core(s, lambda: s.detector.feed(ev.t, ev.acc), sink, tg)
+                self._run_core(s, lambda: s.detector.feed(ev.t, ev.acc))
                 s.last_t = float(ev.t[-1]) if s.last_t is None else max(s.last_t, float(ev.t[-1]))
             case Gap():
                 s.gaps += 1
@@ -551,7 +574,7 @@ class Daemon:
                     ev.missed_packets,
                     ev.t_end - ev.t_start,
                 )
-                self._run_core(s, lambda: s.detector.gap(ev.t_start, ev.t_end), sink, tg)
+                self._run_core(s, lambda: s.detector.gap(ev.t_start, ev.t_end))
             case Malformed():
                 s.malformed += 1
                 mono = time.monotonic()
@@ -568,24 +591,18 @@ class Daemon:
                 log.info("sensor %s: connected (%s, %s)", s.id, ev.address, ev.firmware)
                 s.connected = True
                 s.state_dirty = True
-                sink.availability(s.id, True)
+                self.out.availability(s.id, True)
             case LinkDown():
                 log.info("sensor %s: disconnected (%s)", s.id, ev.reason)
                 s.connected = False
                 s.state_dirty = True
-                sink.availability(s.id, False)
+                self.out.availability(s.id, False)
             case Battery():
                 s.battery = ev.level
             case Rssi():
                 s.rssi = ev.dbm
 
-    def _run_core(
-        self,
-        s: SensorRuntime,
-        step: Callable[[], list[Event]],
-        sink: EventSink,
-        tg: asyncio.TaskGroup | None,
-    ) -> None:
+    def _run_core(self, s: SensorRuntime, step: Callable[[], list[Event]]) -> None:
         try:
             events = step()
         except Exception:
@@ -594,20 +611,15 @@ class Daemon:
             if s.errors == 1 or s.errors % 1000 == 0:
                 log.exception("sensor %s: detector failed on input (%d times)", s.id, s.errors)
             return
-        self._emit(s, events, sink, tg)
+        self._emit(s, events)
 
-    def _emit(
-        self,
-        s: SensorRuntime,
-        events: Sequence[Event],
-        sink: EventSink,
-        tg: asyncio.TaskGroup | None,
-    ) -> None:
+    def _emit(self, s: SensorRuntime, events: Sequence[Event]) -> None:
+        out = self.out
         for ev in events:
             if isinstance(ev, Alert):
                 s.alerts += 1
                 s.stats_dirty = True
-                sink.alert(s.id, ev)
+                out.alert(s.id, ev)
                 log.info(
                     "sensor %s: %s alert (level %d), stretch %s",
                     s.id,
@@ -615,10 +627,10 @@ class Daemon:
                     ev.level,
                     ev.stretch.id,
                 )
-                if s.config.haptic and tg is not None:
-                    tg.create_task(self._nudge(s, haptic_pattern(ev)), name=f"nudge:{s.id}")
+                if s.config.haptic and self._tg is not None:
+                    self._tg.create_task(self._nudge(s, haptic_pattern(ev)), name=f"nudge:{s.id}")
                 continue
-            sink.event(s.id, ev)
+            out.event(s.id, ev)
             if isinstance(ev, Calibrated):
                 s.calibration_dirty = True
             if isinstance(ev, SittingEnded | BreakTaken | DayRolledOver):
@@ -633,21 +645,21 @@ class Daemon:
         except Exception:  # nudge must never raise, but a buggy source must not stop us
             log.exception("sensor %s: haptic nudge failed", s.id)
 
-    async def _publisher(self, sink: EventSink, tg: asyncio.TaskGroup) -> None:
+    async def _publisher(self) -> None:
         """Tick idle detectors; publish state on change (once a tick at most) and each interval."""
-        interval = self.config.mqtt.state_interval_s
         while True:
             mono = time.monotonic()
             self._heartbeat = mono
-            for s in self.sensors.values():
+            for s in list(self.sensors.values()):
                 if mono - s.last_samples_mono >= self.idle_s:
-                    self._tick(s, sink, tg)
-                self._publish_state(s, sink, interval, mono)
+                    self._tick(s)
+                if self.sink is not None:
+                    self._publish_state(s, self.sink, self.config.mqtt.state_interval_s, mono)
             await asyncio.sleep(self.tick_s)
 
-    def _tick(self, s: SensorRuntime, sink: EventSink, tg: asyncio.TaskGroup) -> None:
+    def _tick(self, s: SensorRuntime) -> None:
         t = s.now()
-        self._run_core(s, lambda: s.detector.tick(t), sink, tg)
+        self._run_core(s, lambda: s.detector.tick(t))
 
     def _publish_state(
         self, s: SensorRuntime, sink: EventSink, interval: float, mono: float
@@ -714,16 +726,16 @@ class Daemon:
         except (OSError, PosturedError) as exc:
             log.error("sensor %s: state not saved: %s", sensor_id, exc)
 
-    async def _status_task(self, sink: EventSink) -> None:
+    async def _status_task(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
-            text = self._status_text(sink)
+            text = self._status_text()
             if text != self._status:
                 self._status = text
                 self.notifier.status(text)
                 log.info("status: %s", text)
 
-    def _status_text(self, sink: EventSink) -> str:
+    def _status_text(self) -> str:
         n = len(self.sensors)
         up = sum(s.connected for s in self.sensors.values())
         if n == 0:
@@ -732,7 +744,10 @@ class Daemon:
             parts = [f"{n} sensor{'s' if n != 1 else ''} connected"]
         else:
             parts = [f"{up} of {n} sensors connected"]
-        if isinstance(sink, HasConnection):
+        sink = self.sink
+        if sink is None:
+            parts.append("broker reconnecting")
+        elif isinstance(sink, HasConnection):
             parts.append("broker up" if sink.connected else "broker down, retrying")
         return ", ".join(parts)
 
@@ -767,8 +782,7 @@ class Daemon:
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         log.info("sensor %s: command %s", s.id, cmd.name)
-        if self.sink is not None:
-            self._emit(s, events, self.sink, None)
+        self._emit(s, events)
         st = det.state(t)
         s.state_dirty = True
         return {"state": st.to_dict()}

@@ -200,6 +200,7 @@ class Factories:
     sinks: list[MemorySink] = field(default_factory=list)
     handlers: list[CommandHandler] = field(default_factory=list)
     sink_type: Callable[[], MemorySink] = MemorySink
+    enter_delay: float = 0.0  # how long entering a sink takes (a slow broker connection)
 
     def detector(
         self,
@@ -227,6 +228,7 @@ class Factories:
 
         @contextlib.asynccontextmanager
         async def cm() -> AsyncIterator[MemorySink]:
+            await asyncio.sleep(self.enter_delay)
             yield sink
             sink.closed = True  # type: ignore[attr-defined]
 

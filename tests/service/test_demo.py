@@ -52,7 +52,13 @@ def test_demo_config_runs_one_sim_sensor_on_a_throwaway_state_dir(tmp_path: Path
     assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.username) == ("broker.lan", 1884, "me")
     emb = use_embedded(cfg, 4242)
     m = emb.mqtt
-    assert (m.host, m.port, m.protocol, m.tls, m.username) == ("127.0.0.1", 4242, "3.1.1", False, "")
+    assert (m.host, m.port, m.protocol, m.tls, m.username) == (
+        "127.0.0.1",
+        4242,
+        "3.1.1",
+        False,
+        "",
+    )
 
 
 def test_console_prints_the_alert_with_its_stretch_and_passes_it_on() -> None:

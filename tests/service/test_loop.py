@@ -329,6 +329,7 @@ source = "sim"
         await until(lambda: d.ready.is_set() and f.detectors["desk"] is not det1)
         assert d.config.alerts.forward_hold_s == 30.0
         assert len(f.sinks) == 1  # same broker settings: the sink stays connected
+        assert src.iterations == 1  # same sensor table: the link was not dropped
         # The detector was rebuilt for the new alert policy and still gets samples.
         f.detectors["desk"].at(1000.5, alert(1000.5))
         src.put(samples("desk", 1000.0))
@@ -338,3 +339,39 @@ source = "sim"
         await until(lambda: d.reloads == 2)
         await until(lambda: len(f.sinks) == 2)  # sensors changed: the sink is renewed
         assert getattr(f.sinks[0], "closed", False)
+        await until(lambda: src.iterations == 2)  # and that sensor restarted
+        assert d.sensors["desk"].config.name == "Desk"
+
+
+@pytest.mark.asyncio
+async def test_alerts_raised_while_the_sink_is_renewed_reach_the_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "postured.toml"
+    base = f"""
+[service]
+state_dir = "{tmp_path / "state"}"
+
+[[sensors]]
+id = "desk"
+source = "sim"
+
+[[sensors]]
+id = "attic"
+source = "sim"
+"""
+    path.write_text(base)
+    f = Factories()
+    desk, attic = QueueSource("desk"), QueueSource("attic")
+    d = daemon(load(path), {"desk": desk, "attic": attic}, f)
+    async with running(d):
+        f.enter_delay = 0.5
+        path.write_text(base + 'name = "Attic"\n')  # the attic's table changes
+        d.request_reload()
+        await until(lambda: len(f.sinks) == 2)  # the new sink is being entered
+        f.detectors["desk"].at(1000.5, alert(1000.5))
+        desk.put(samples("desk", 1000.0))
+        await until(lambda: d.reloads == 1)
+        await until(lambda: f.sinks[1].alerts)
+        assert [sid for sid, _ in f.sinks[1].alerts] == ["desk"]
+        assert f.sinks[0].alerts == []
+        assert desk.iterations == 1
+        assert attic.iterations == 2
