@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import given
@@ -216,3 +217,26 @@ def test_matching_by_address_name_prefix_or_service() -> None:
 def test_backoff_can_be_injected() -> None:
     b = Backoff(initial=0.5, cap=2.0, rng=random.Random(1))
     assert BleSource(SensorConfig(id="x"), radio=MemoryRadio(), backoff=b).backoff is b
+
+
+@pytest.mark.asyncio
+async def test_an_old_events_generator_closed_late_leaves_the_new_link_alone() -> None:
+    radio = MemoryRadio()
+    radio.show(SENSOR)
+    src = source(radio, address=ADDR)
+
+    async def up(gen: AsyncIterator[SourceEvent]) -> None:
+        async for ev in gen:
+            if isinstance(ev, LinkUp):
+                return
+
+    old, new = src.events(), src.events()
+    await up(old)
+    await up(new)
+    await old.aclose()  # e.g. finalised after the consumer had already started again
+    first, second = radio.connections
+    assert not first.connected
+    assert second.connected
+    assert src.connected
+    await new.aclose()
+    assert not second.connected

@@ -172,6 +172,7 @@ class BleSource:
             yield Rssi(cfg.id, self.clock(), advert.rssi)
             reason: str | None = None  # stays None when closed or cancelled from outside
             up = False
+            session: _Session | None = None
             try:
                 session = await self._open(advert)
                 self._session = session
@@ -191,16 +192,20 @@ class BleSource:
                 reason = str(exc)
                 self._log_failure(reason)
             finally:
-                # Only a shutdown asks the sensor to stop; a broken link would just time out.
-                await self._close(polite=reason is None)
+                if session is not None:
+                    # Only a shutdown asks the sensor to stop; a broken link would time out.
+                    await self._close(session, polite=reason is None)
             if up:
                 self.mark_outage()
-                if self._down_log.ready(time.monotonic()):
-                    held = self._down_log.take_suppressed()
-                    more = f" (and {held} more drops since the last report)" if held else ""
-                    log.warning("%s: link down: %s%s", cfg.id, reason, more)
+                self._log_down(reason or "disconnected")
                 yield LinkDown(cfg.id, self.clock(), reason or "disconnected")
             await asyncio.sleep(self.backoff.next())
+
+    def _log_down(self, reason: str) -> None:
+        if self._down_log.ready(time.monotonic()):
+            held = self._down_log.take_suppressed()
+            more = f" (and {held} more drops since the last report)" if held else ""
+            log.warning("%s: link down: %s%s", self.config.id, reason, more)
 
     def _log_failure(self, message: str) -> None:
         if self._absent_log.ready(time.monotonic()):
@@ -230,14 +235,7 @@ class BleSource:
                 f"{t.connect_timeout:g} s; it may be out of range or asleep"
             ) from exc
         self.connects += 1
-        session = _Session(conn, queue)
-        if not (conn.has(DATA_CHAR_UUID) and conn.has(CONTROL_CHAR_UUID)):
-            self._session = session  # so that _close disconnects it
-            raise SensorError(
-                f"{advert.address} has no posture data/control characteristics; check that "
-                f"sensor {cfg.id}'s address belongs to a PostureClip"
-            )
-        return session
+        return _Session(conn, queue)
 
     async def _io(self, what: Callable[[], Awaitable[_T]]) -> _T:
         try:
@@ -252,6 +250,11 @@ class BleSource:
         """Subscribe, read battery and firmware, send START; the events that says."""
         cfg, conn = self.config, s.conn
         out: list[SourceEvent] = []
+        if not (conn.has(DATA_CHAR_UUID) and conn.has(CONTROL_CHAR_UUID)):
+            raise SensorError(
+                f"{advert.address} has no posture data/control characteristics; check that "
+                f"sensor {cfg.id}'s address belongs to a PostureClip"
+            )
 
         def on_data(value: bytes) -> None:
             s.queue.put_nowait(("data", value, self.clock()))
@@ -368,10 +371,10 @@ class BleSource:
         missed = max(0, round((first - self._last_t) / per_packet) - 1)
         return [Gap(self.config.id, self._last_t, first, missed), *evs]
 
-    async def _close(self, *, polite: bool) -> None:
-        s, self._session = self._session, None
-        if s is None:
-            return
+    async def _close(self, s: _Session, *, polite: bool) -> None:
+        """End this session (never another generator's: each closes its own)."""
+        if self._session is s:
+            self._session = None
         conn = s.conn
         if polite and conn.is_connected:
             stop = encode_control(ControlCommand(Opcode.STOP))
