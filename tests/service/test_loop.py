@@ -6,20 +6,20 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from postured.config import Config, ServiceConfig, load
-from postured.core.events import AlertKind, Posture, PostureChanged
+from postured.core.events import AlertKind, Posture, PostureChanged, SensorState
 from postured.errors import CommandError, SensorError
 from postured.mqtt.config import MqttConfig
 from postured.protocol import VibratePattern
 from postured.sensor_config import SensorConfig
 from postured.service import Daemon
-from postured.sink import Command
+from postured.sink import Command, MemorySink
 from postured.source import Gap, LinkDown, LinkUp, Malformed
 from postured.state import StateStore
 from postured.systemd import MemoryNotifier
@@ -205,14 +205,22 @@ async def test_state_is_published_on_change_but_rate_limited(tmp_path: Path) -> 
 
 @pytest.mark.asyncio
 async def test_state_is_republished_at_the_interval_without_changes(tmp_path: Path) -> None:
-    f = Factories()
-    src = QueueSource("desk")
-    async with running(daemon(config(tmp_path, "desk", interval=1.0), {"desk": src}, f)):
-        await asyncio.sleep(2.6)
-        states = f.sinks[0].states
-        stats = f.sinks[0].stats_
-    assert 3 <= len(states) <= 4  # at start, then each second
-    assert len(stats) >= 2
+    stamps: list[float] = []
+
+    class Stamping(MemorySink):
+        def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
+            stamps.append(time.monotonic())
+            super().state(sensor_id, state, extra)
+
+    f = Factories(sink_type=Stamping)
+    async with running(
+        daemon(config(tmp_path, "desk", interval=1.0), {"desk": QueueSource("desk")}, f)
+    ):
+        await until(lambda: len(stamps) >= 3, within=6.0)
+        stats = len(f.sinks[0].stats_)
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert min(gaps) >= 0.95  # nothing changed: never more often than the interval
+    assert stats >= 2  # the statistics go out with it
 
 
 @pytest.mark.asyncio
@@ -229,7 +237,7 @@ async def test_posture_change_is_published_promptly(tmp_path: Path) -> None:
             ),
         )
         src.put(samples("desk", 1000.0))
-        await until(lambda: f.sinks[0].states[-1][1].posture is Posture.FORWARD, within=1.0)
+        await until(lambda: f.sinks[0].states[-1][1].posture is Posture.FORWARD, within=2.0)
         assert f.sinks[0].events[-1][1].event == "posture"
 
 
@@ -297,7 +305,7 @@ async def test_watchdog_pings_stop_while_the_loop_is_blocked(tmp_path: Path) -> 
     assert during == []
     gaps = [b - a for a, b in itertools.pairwise(pings)]
     assert max(gaps) >= 0.6
-    assert sorted(gaps)[len(gaps) // 2] < 0.2  # otherwise punctual
+    assert sorted(gaps)[len(gaps) // 2] < 0.3  # otherwise punctual
 
 
 @pytest.mark.asyncio

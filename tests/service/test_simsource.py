@@ -68,17 +68,22 @@ async def test_small_packets_too(scenario: str) -> None:
 
 @pytest.mark.asyncio
 async def test_pacing_follows_the_speed(scenario: str) -> None:
-    cfg = SensorConfig(id="desk", source="sim", scenario=scenario, speed=240.0)
+    speed = 240.0
+    cfg = SensorConfig(id="desk", source="sim", scenario=scenario, speed=speed)
     src = SimSource(cfg, loops=1)
     t0 = time.monotonic()
-    events = await collect(src)
-    wall = time.monotonic() - t0
-    chunks = [e for e in events if isinstance(e, Samples)]
-    sim_span = float(chunks[-1].t[-1] - chunks[0].t[0])
-    assert 120 / 240 * 0.9 < wall < 120 / 240 * 2.0
-    assert sim_span / wall == pytest.approx(240, rel=0.3)
+    arrivals: list[tuple[float, Samples]] = []
+    async for ev in src.events():
+        if isinstance(ev, Samples):
+            arrivals.append((time.monotonic() - t0, ev))
+    first = arrivals[0][1].t[0]
+    # No chunk comes before its time on the sped-up clock (a busy machine may make it late).
+    early = [(w, c.t[-1]) for w, c in arrivals if w < (c.t[-1] - first) / speed - 0.05]
+    assert early == []
+    wall = arrivals[-1][0]
+    assert 120 / speed * 0.9 < wall < 120 / speed + 2.0
     # The source's clock runs at the same speed, anchored where the samples are.
-    assert src.now() == pytest.approx(chunks[0].t[0] + wall * 240, abs=240 * 0.2)
+    assert src.now() == pytest.approx(first + (time.monotonic() - t0) * speed, abs=speed * 0.1)
 
 
 @pytest.mark.asyncio
