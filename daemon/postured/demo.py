@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -177,7 +178,12 @@ def demo_config(config: Config, args: argparse.Namespace, state_dir: str) -> Con
         speed=args.speed,
         haptic=True,
     )
-    mqtt = dataclasses.replace(config.mqtt, state_interval_s=max(1.0, 30.0 / args.speed))
+    mqtt = dataclasses.replace(
+        config.mqtt,
+        state_interval_s=max(1.0, 30.0 / args.speed),
+        # Its own client id: sharing the real daemon's would make the broker drop one of them.
+        client_id=f"postured-demo-{os.getpid()}",
+    )
     return dataclasses.replace(
         config,
         service=dataclasses.replace(config.service, state_dir=state_dir),

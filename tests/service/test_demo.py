@@ -50,6 +50,7 @@ def test_demo_config_runs_one_sim_sensor_on_a_throwaway_state_dir(tmp_path: Path
     assert (s.source, s.scenario, s.seed, s.speed) == ("sim", "demo", 7, 30.0)
     assert cfg.service.state_dir == str(tmp_path)
     assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.username) == ("broker.lan", 1884, "me")
+    assert cfg.mqtt.client_id.startswith("postured-demo-")
     emb = use_embedded(cfg, 4242)
     m = emb.mqtt
     assert (m.host, m.port, m.protocol, m.tls, m.username) == (
