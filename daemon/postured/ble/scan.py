@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 from dataclasses import dataclass
 
@@ -78,9 +79,16 @@ async def _close_bleak_bus() -> None:
 
         mgr = manager._global_instances.pop(asyncio.get_running_loop(), None)
         if mgr is not None and mgr._bus is not None:
-            mgr._bus.disconnect()
-            if mgr._bus_watcher_task is not None:
-                await asyncio.wait_for(mgr._bus_watcher_task, 2.0)
+            # bleak warns that it lost BlueZ; here that is the point, not news.
+            bleak_log = logging.getLogger(manager.__name__)
+            quiet = logging.Filter("nothing")  # passes no record from bleak's logger
+            bleak_log.addFilter(quiet)
+            try:
+                mgr._bus.disconnect()
+                if mgr._bus_watcher_task is not None:
+                    await asyncio.wait_for(mgr._bus_watcher_task, 2.0)
+            finally:
+                bleak_log.removeFilter(quiet)
 
 
 async def _scan_once(adapter: str, timeout: float, every_device: bool) -> list[Found]:  # noqa: ASYNC109
