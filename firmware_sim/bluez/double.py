@@ -238,6 +238,7 @@ class BluezDouble:
         raise DBusError(ERR_UNKNOWN_METHOD, f"{iface}.{member} is not implemented")
 
     def _client_left(self, name: str) -> None:
+        self._discovery_filter_pending.pop(name, None)
         if self._discovery.pop(name, None) is not None and not self._discovery:
             self.tree.set(self.adapter_path, ADAPTER, {"Discovering": Variant("b", False)})
         for path, senders in list(self._notify_sessions.items()):
