@@ -10,7 +10,7 @@ import pytest
 
 from firmware_sim.bluez.control import DoubleControl
 from postured.ble import BleSource, LinkTiming, scan
-from postured.ble.scan import EX_UNAVAILABLE, Found, add_parser, run
+from postured.ble.scan import EX_UNAVAILABLE, add_parser, run
 from postured.ble.scanner import shared_scanner
 from postured.config import Config
 from postured.errors import SensorError
@@ -96,10 +96,6 @@ def test_scan_command_without_bluez_exits_unavailable(capsys: pytest.CaptureFixt
     args = argparse.Namespace(adapter="", timeout=0.2, every_device=False)
     assert run(args, Config()) == EX_UNAVAILABLE
     assert "bluetoothd" in capsys.readouterr().err
-
-
-def test_found_sorts_by_name() -> None:
-    assert sorted([Found("b", "2", -1), Found("a", "1", -90)])[0].name == "a"
 
 
 @pytest.mark.asyncio
