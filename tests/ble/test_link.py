@@ -274,7 +274,6 @@ async def test_garbage_is_counted_and_skipped_and_the_link_stays_up(
 
 
 @pytest.mark.asyncio
-@pytest.mark.slow
 async def test_two_sensors_one_dropping_repeatedly_the_other_streams_without_a_gap(
     start_double: StartDouble, control: DoubleControl
 ) -> None:
