@@ -86,6 +86,14 @@ async def vibrate_writes(address: str, sensor: str) -> list[VibratePattern]:
     return [c.pattern for c in cmds if c.opcode is Opcode.VIBRATE and c.pattern is not None]
 
 
+async def send_garbage(address: str, sensor: str, count: int) -> int:
+    ctl = await DoubleControl.connect(address)
+    try:
+        return int(await ctl.send_garbage(sensor, count))
+    finally:
+        ctl.close()
+
+
 def test_ble_sensor_alert_reaches_mosquitto_and_buzzes_the_clip(
     tmp_path: Path,
     bus: tuple[str, Path],
@@ -139,6 +147,10 @@ haptic = true
                 assert time.monotonic() < deadline, "no VIBRATE write reached the clip"
                 time.sleep(0.2)
             assert buzz[0] is VibratePattern.SHORT
+            # Garbage notifications are counted and skipped; the link and daemon stay up.
+            assert asyncio.run(send_garbage(address, sensor, 5)) == 5
+            sub.wait_for(lambda t, p: t == "posture/clip/state" and json.loads(p)["malformed"] >= 5)
+            assert d.proc.poll() is None
             d.signal(signal.SIGTERM)
             assert d.wait(10) == 0
         assert ("posture/clip/availability", "offline") in sub.lines()
