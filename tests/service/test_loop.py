@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from postured.config import Config, ServiceConfig, load
-from postured.core.events import AlertKind, Posture, PostureChanged, SensorState
+from postured.core.events import AlertKind, DailyStats, Posture, PostureChanged, SensorState
 from postured.errors import CommandError, SensorError
 from postured.mqtt.config import MqttConfig
 from postured.protocol import VibratePattern
@@ -383,3 +383,28 @@ source = "sim"
         assert f.sinks[0].alerts == []
         assert desk.iterations == 1
         assert attic.iterations == 2
+
+
+@pytest.mark.asyncio
+async def test_status_counts_every_sensor(tmp_path: Path) -> None:
+    f = Factories(sink_type=ConnectedSink)
+    a, b = QueueSource("a"), QueueSource("b")
+    note = MemoryNotifier()
+    async with running(daemon(config(tmp_path, "a", "b"), {"a": a, "b": b}, f, notifier=note)):
+        a.put(LinkUp("a", 1000.0, "sim", "fw"))
+        await until(lambda: "STATUS=1 of 2 sensors connected, broker up" in note.messages)
+        b.put(LinkUp("b", 1000.0, "sim", "fw"))
+        await until(lambda: "STATUS=2 sensors connected, broker up" in note.messages)
+
+
+@pytest.mark.asyncio
+async def test_statistics_are_saved_periodically_without_events(tmp_path: Path) -> None:
+    f = Factories()
+    store = StateStore(tmp_path / "state")
+    d = daemon(config(tmp_path, "desk"), {"desk": QueueSource("desk")}, f, persist_s=0.2)
+    async with running(d):
+        det = f.detectors["desk"]
+        det.stats = DailyStats(day="2026-11-25", sitting_minutes=12.5)
+        await until(lambda: (store.load_stats("desk") or {}).get("sitting_minutes") == 12.5)
+        det.stats = DailyStats(day="2026-11-25", sitting_minutes=13.0)
+        await until(lambda: (store.load_stats("desk") or {}).get("sitting_minutes") == 13.0)

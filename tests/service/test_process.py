@@ -195,3 +195,50 @@ def test_demo_serves_the_dashboard_fed_by_the_embedded_broker(tmp_path: Path) ->
         d.signal(signal.SIGINT)
         assert d.wait(10) == 0
     assert "Traceback" not in d.stderr()
+
+
+def test_broker_down_at_start_still_ready_and_alerts_arrive_once_it_is_up(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    mosquitto.stop()
+    cfg = write_config(
+        tmp_path / "p.toml", port=mosquitto.port, state_dir=tmp_path / "state", speed=60
+    )
+    notify = NotifySocket(tmp_path / "notify.sock")
+    try:
+        with running(
+            tmp_path / "run", "run", "-c", str(cfg), env={"NOTIFY_SOCKET": str(notify.path)}
+        ) as d:
+            _, ready = notify.wait_for(lambda m: m.startswith("READY=1"), within=15)
+            assert "broker down, retrying" in ready
+            mosquitto.start()
+            sub = mosquitto.sub("posture/#")
+            subscribers.append(sub)
+            notify.wait_for(lambda m: "broker up" in m, within=20)
+            ((_, payload),) = sub.wait_for(is_alert, timeout=30)[:1]
+            assert json.loads(payload)["kind"] == "forward_head"
+            d.signal(signal.SIGTERM)
+            assert d.wait(10) == 0
+    finally:
+        notify.close()
+
+
+def test_corrupt_state_files_are_moved_aside_and_the_daemon_runs(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "calibration-desk.json").write_text('{"version": 1, "data": {"gravity": [0, ')
+    (state_dir / "stats-desk.json").write_text("\x00\x01 not json")
+    cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=state_dir)
+    sub = mosquitto.sub("posture/desk/alert")
+    subscribers.append(sub)
+    with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
+        sub.wait_for(is_alert, timeout=20)  # it calibrated afresh and works
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 0
+    moved = sorted(p.name.split(".corrupt-")[0] for p in state_dir.glob("*.corrupt-*"))
+    assert moved == ["calibration-desk.json", "stats-desk.json"]
+    assert "corrupt" in d.stderr()
+    # Fresh, valid files took their place.
+    assert json.loads((state_dir / "stats-desk.json").read_text())["data"]["alerts"] >= 1
