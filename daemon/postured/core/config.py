@@ -64,7 +64,7 @@ class DetectionConfig:
         help="movement RMS from which a second belongs to a stand-up, sit-down or handling",
     )
     walk_mg: float = setting(
-        90.0, min=30.0, max=500.0, unit="mg", help="movement RMS from which a second may be gait"
+        150.0, min=30.0, max=500.0, unit="mg", help="movement RMS from which a second may be gait"
     )
     calibration_hold_s: float = setting(
         5.0, min=2.0, max=30.0, unit="s", help="how long to hold still for a calibration"
@@ -97,7 +97,7 @@ class DetectionConfig:
         help="vertical travel of the sensor that makes a stand-up or a sit-down",
     )
     stand_still_max_s: float = setting(
-        600.0,
+        1200.0,
         min=60.0,
         max=7200.0,
         unit="s",

@@ -112,6 +112,7 @@ class _Block:
     autocal_mean: F64
     candidates: dict[int, list[tuple[str, float, float]]]
     autocal_at: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    spell_start: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     post: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     tilt: F64 = field(default_factory=lambda: np.zeros(0))
     fwd: F64 = field(default_factory=lambda: np.zeros(0))
@@ -164,7 +165,7 @@ class Detector:
         self._accum = EpochAccumulator()
         self._hist = ep_mod.empty()
         self._worn_window = RunningWindow(8, max(int(detection.worn_window_s / EPOCH_S), 1))
-        self._cal_window = RunningWindow(7, max(int(detection.auto_calibration_s / EPOCH_S), 1))
+        self._cal_window = RunningWindow(8, max(int(detection.auto_calibration_s / EPOCH_S), 1))
         # Carries of the vectorised labels.
         self._still_run = (-1, 0)  # (still as int, run length) at the end of the last chunk
         self._act_carry = (-1, 0, STILL)
@@ -177,6 +178,7 @@ class Detector:
         self._last_te = -INF
         self._prev_key = -1
         self._run: _Run | None = None
+        self._spell_start = np.zeros(0, np.int64)
         # State machine.
         self.posture = Posture.UNKNOWN
         self.activity = Activity.STILL
@@ -385,11 +387,15 @@ class Detector:
         u = unit(m)
         norm = np.linalg.norm(m, axis=1)
         good = still & worn & (np.abs(norm - 1.0) < 0.1)
-        sums, cnt_c = self._cal_window.push(np.column_stack([u, u * u, good]))
+        unit_noise = new.res_var / np.maximum(new.n, 1.0) / np.maximum(norm, 0.5) ** 2
+        sums, cnt_c = self._cal_window.push(np.column_stack([u, u * u, good, unit_noise]))
         c = cnt_c[:, None]
         autocal_mean = sums[:, 0:3] / c
         spread = (sums[:, 3:6] / c - autocal_mean**2).sum(axis=1)
-        autocal = (sums[:, 6] >= self._cal_window.window - 0.5) & (spread < STEADY_VAR)
+        # Steady, but not dead still: the spell itself must show a body's micro-motion,
+        # so a clip put down on the desk (worn still lags a minute) is never taken.
+        alive = spread >= cfg.worn_ratio * sums[:, 7] / cnt_c
+        autocal = (sums[:, 6] >= self._cal_window.window - 0.5) & (spread < STEADY_VAR) & alive
 
         k_all = allp.k
         gap_before = np.zeros(len(new), bool)
@@ -408,6 +414,7 @@ class Detector:
             autocal=autocal,
             autocal_mean=autocal_mean,
             autocal_at=np.flatnonzero(autocal),
+            spell_start=self._spell_start,
             candidates=cands,
         )
 
@@ -424,6 +431,14 @@ class Detector:
         still_new = still_all[h:].astype(np.int64)
         prev_still, prev_len = self._still_run
         runs = run_lengths(still_new, prev_still, prev_len)
+        # Where each moving second's spell began (epoch index), for walks that follow a
+        # stand-up the spell edges did not show.
+        self._spell_start = np.where(still_new == 0, allp.k[h:] - runs + 1, -1)
+        # Moving without a pause for as long as a break takes: one is up, whatever the
+        # start looked like (a seated fidget comes in bursts).
+        long_moves = (still_new == 0) & (runs == int(self.cfg.break_min_s / EPOCH_S))
+        for at in np.flatnonzero(long_moves).tolist():
+            out.setdefault(at, []).append(("moving", 0.0, 0.0))
         if n_new:
             self._still_run = (int(still_new[-1]), int(runs[-1]))
         starts = np.flatnonzero((still_new == 0) & (runs == 1))
@@ -472,7 +487,8 @@ class Detector:
                 out.setdefault(b, []).append((kind, rise, 0.0))
             elif run.before_mean is not None and not run.walked and run.peak >= REMOUNT_BURST_G:
                 angle = _max_angle(allp.mean[g : g + 1], run.before_mean)
-                if angle >= self.cfg.remount_deg:
+                # Beyond lying_deg the clip was more likely taken off than turned.
+                if self.cfg.remount_deg <= angle < self.cfg.lying_deg:
                     out.setdefault(b, []).append(("remount", angle, 0.0))
         if self._run is not None and n_new:
             first = len(allp) - 1 - int(allp.k[-1] - self._run.start_k)
@@ -659,7 +675,7 @@ class Detector:
 
     # ------------------------------------------------------------------ state machine
 
-    def _at_epoch(  # noqa: PLR0912 - each label change is one short branch
+    def _at_epoch(  # noqa: PLR0912, PLR0915 - each label change is one short branch
         self, block: _Block, i: int, out: list[Event]
     ) -> None:
         """Apply the labels of epoch ``i`` (a change point)."""
@@ -697,7 +713,11 @@ class Detector:
             out.append(ActivityChanged(t=t, activity=ACTIVITIES[act], previous=self.activity))
             self.activity = ACTIVITIES[act]
             if act == WALKING and self.sitting:
-                self._stand(t - ACTIVITY_MIN_EPOCHS * EPOCH_S)
+                began = t - ACTIVITY_MIN_EPOCHS * EPOCH_S
+                k0 = int(block.spell_start[i])
+                if k0 >= 0 and self._accum.origin is not None:
+                    began = min(began, self._accum.origin + k0 * EPOCH_S)
+                self._stand(began)
         self._command_epoch(block, i, out)
         if self._cal is None or self._needs_cal:
             self._maybe_autocal(block, i, out)
@@ -751,6 +771,11 @@ class Detector:
 
     def _candidate(self, block: _Block, i: int, kind: str, value: float, out: list[Event]) -> None:
         t = float(block.ep.t_end[i])
+        if kind == "moving":
+            k0 = int(block.spell_start[i])
+            if self.sitting and k0 >= 0 and self._accum.origin is not None:
+                self._stand(self._accum.origin + k0 * EPOCH_S)
+            return
         if kind != "remount":
             # Until a neutral is known the clip may just have been put on: handling
             # looks like anything. The calibration itself then says "sitting".
