@@ -36,8 +36,9 @@ from postured.core.events import (
     SensorState,
 )
 from postured.embedded_broker import LOOPBACK, EmbeddedBroker, broker_answers
+from postured.errors import ConfigError, PosturedError
 from postured.sensor_config import SensorConfig
-from postured.service import Daemon, default_sink, time_zone
+from postured.service import Daemon, default_sink, report_failure, time_zone
 from postured.sink import CommandHandler, EventSink
 from postured.systemd import NullNotifier
 
@@ -369,11 +370,20 @@ def _duration(text: str) -> float:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from firmware_sim import load_scenario  # noqa: PLC0415 - only the demo needs it here
+
+    try:
+        load_scenario(args.scenario)
+    except ConfigError as exc:
+        print(f"postured demo: --scenario: {exc}", file=sys.stderr)
+        return 2
     if not getattr(args, "verbose", False):
         # The console is the demo's output; the daemon's info lines would repeat it.
         logsetup.setup("warning")
     try:
         return asyncio.run(run_demo(config, args))
+    except (PosturedError, BaseExceptionGroup) as exc:
+        return report_failure(exc)
     except KeyboardInterrupt:
         # Ctrl-C before the daemon took over its signals (while starting): still a clean end.
         return 0

@@ -397,10 +397,14 @@ class Daemon:
     def _sync_sensors(self) -> None:
         """Start a task for each configured sensor that has none (new or changed)."""
         assert self._tg is not None
-        for sc in self.config.sensors:
+        for i, sc in enumerate(self.config.sensors):
             if sc.id in self.sensors:
                 continue
-            source = self._given_sources.get(sc.id) or self._source_factory(sc)
+            try:
+                source = self._given_sources.get(sc.id) or self._source_factory(sc)
+            except ConfigError as exc:
+                key = f"sensors[{i}]" + (f".{exc.key}" if exc.key else "")
+                raise ConfigError(self.config.source_path, key, exc.reason) from exc
             s = SensorRuntime(sc, source, self._new_detector(sc))
             self.sensors[sc.id] = s
             self._tasks[sc.id] = self._tg.create_task(self._sensor_task(s), name=f"sensor:{sc.id}")
@@ -852,8 +856,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     try:
         return asyncio.run(run_daemon(config, notifier=notifier_from_env(), on_reload=relog))
-    except ConfigError:
-        raise  # the CLI reports it and exits 78
-    except PosturedError as exc:
-        log.error("%s", exc)
+    except (PosturedError, BaseExceptionGroup) as exc:
+        return report_failure(exc)
+
+
+def report_failure(exc: BaseException) -> int:
+    """A PosturedError that ended the daemon (alone in its TaskGroup's group) -> status 1.
+
+    A ConfigError is raised again, bare, for the CLI to report with status 78; anything
+    else (a bug) goes up with its traceback.
+    """
+    inner = exc
+    while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+        inner = inner.exceptions[0]
+    if isinstance(inner, ConfigError):
+        raise inner from None
+    if isinstance(inner, PosturedError):
+        log.error("%s", inner)
         return 1
+    raise exc

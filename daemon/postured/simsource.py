@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from postured.errors import SensorError
+from postured.errors import ConfigError, SensorError
 from postured.protocol import (
     ATT_PAYLOAD_244,
     ControlCommand,
@@ -97,6 +97,12 @@ class SimSource:
         self._mono = monotonic
         self._anchor: float | None = None  # epoch seconds at sim time 0
         self._mono0 = 0.0
+        self._sim = _import_sim()
+        try:
+            self.scenario = self._sim.load_scenario(sensor.scenario)
+        except ConfigError as exc:
+            # A bad scenario is a configuration error (exit 78), named by its key.
+            raise ConfigError("", "scenario", f"{exc} (sensor {sensor.id!r})") from exc
 
     @property
     def sensor_id(self) -> str:
@@ -121,14 +127,7 @@ class SimSource:
         log.info("simulated sensor %s buzzes: %s", self.sensor_id, cmd.pattern.name.lower())
 
     async def events(self) -> AsyncIterator[SourceEvent]:
-        sim = _import_sim()
-        try:
-            scenario = sim.load_scenario(self.config.scenario)
-        except Exception as exc:
-            raise SensorError(
-                f"sensor {self.sensor_id}: cannot load simulator scenario "
-                f"{self.config.scenario!r}: {exc}"
-            ) from exc
+        sim, scenario = self._sim, self.scenario
         if self._anchor is None:
             self._anchor = self._wall()
             self._mono0 = self._mono()

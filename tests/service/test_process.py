@@ -242,3 +242,17 @@ def test_corrupt_state_files_are_moved_aside_and_the_daemon_runs(
     assert "corrupt" in d.stderr()
     # Fresh, valid files took their place.
     assert json.loads((state_dir / "stats-desk.json").read_text())["data"]["alerts"] >= 1
+
+
+def test_a_sim_sensor_with_an_unknown_scenario_is_a_config_error(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "p.toml", port=free_port(), state_dir=tmp_path / "s")
+    cfg.write_text(cfg.read_text().replace('scenario = "demo"', 'scenario = "nap"'))
+    with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
+        assert d.wait(15) == 78
+    err = d.stderr()
+    assert "sensors[0].scenario" in err
+    assert "nap" in err
+    assert "Traceback" not in err
+    with running(tmp_path / "demo", "-c", str(cfg), "demo", "--scenario", "nap") as d:
+        assert d.wait(15) == 2
+    assert "--scenario" in d.stderr()

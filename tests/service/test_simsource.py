@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import firmware_sim
-from postured.errors import SensorError
+from postured.errors import ConfigError
 from postured.protocol import ATT_PAYLOAD_DEFAULT, VibratePattern
 from postured.sensor_config import SensorConfig
 from postured.simsource import SimSource, merge_samples
@@ -109,11 +109,10 @@ async def test_nudge_is_recorded() -> None:
     assert src.nudges == [VibratePattern.DOUBLE, VibratePattern.SHORT]
 
 
-@pytest.mark.asyncio
-async def test_unknown_scenario_is_a_sensor_error() -> None:
-    src = SimSource(SensorConfig(id="desk", source="sim", scenario="no-such-scenario"))
-    with pytest.raises(SensorError, match="no-such-scenario"):
-        await collect(src)
+def test_unknown_scenario_is_a_config_error_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match="no-such-scenario") as err:
+        SimSource(SensorConfig(id="desk", source="sim", scenario="no-such-scenario"))
+    assert err.value.key == "scenario"
 
 
 def test_merge_keeps_order_and_joins_only_neighbours() -> None:
