@@ -15,9 +15,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from firmware_sim.motion import MOUNTS, simulate
+from firmware_sim.motion import MOUNTS, Simulation
 from firmware_sim.packets import stream_packets
-from firmware_sim.recording import Recording, truth_path, write_recording
+from firmware_sim.recording import truth_path, write_pieces
 from firmware_sim.scenario import Scenario, load_scenario, random_day, scenario_names
 from postured.errors import PosturedError
 from postured.protocol import ATT_PAYLOAD_244, RATES_HZ, SCALE_RANGES_G, decode_packet
@@ -71,8 +71,8 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     return load_scenario(args.scenario)
 
 
-def _simulate(args: argparse.Namespace) -> Recording:
-    return simulate(
+def _simulation(args: argparse.Namespace) -> Simulation:
+    return Simulation(
         _scenario(args),
         seed=args.seed,
         rate_hz=args.rate,
@@ -83,13 +83,14 @@ def _simulate(args: argparse.Namespace) -> Recording:
     )
 
 
-async def _stream(rec: Recording, speed: float | None, max_payload: int, limit: int) -> int:
+async def _stream(sim: Simulation, speed: float | None, max_payload: int, limit: int) -> int:
     wall0 = time.monotonic()
     count = 0
-    async for sim_t, raw in stream_packets(rec, speed=speed, max_payload=max_payload):
+    # Simulated a minute at a time as the packets go out: a day never sits in memory.
+    async for sim_t, raw in stream_packets(sim.chunks(), speed=speed, max_payload=max_payload):
         pkt = decode_packet(raw)
         mean = pkt.acc_g().mean(axis=0)
-        seg = rec.truth_at(min(sim_t, rec.t[-1]))
+        seg = sim.truth_at(sim_t)
         print(
             f"wall {time.monotonic() - wall0:8.2f} s  sim {sim_t:9.2f} s  seq {pkt.seq:5d}  "
             f"n {pkt.n:2d}  mean g ({mean[0]:+.3f}, {mean[1]:+.3f}, {mean[2]:+.3f})  "
@@ -116,10 +117,10 @@ def _bluez(argv: list[str]) -> int:
     return int(bluez.main(argv))
 
 
-def _run_stream(args: argparse.Namespace, rec: Recording) -> int:
+def _run_stream(args: argparse.Namespace, sim: Simulation) -> int:
     speed = None if args.speed == 0 else args.speed
     try:
-        asyncio.run(_stream(rec, speed, args.max_payload, args.limit))
+        asyncio.run(_stream(sim, speed, args.max_payload, args.limit))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -138,15 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not streaming and not args.out:
         parser.error("--out is required (or use the 'stream' command)")
     try:
-        rec = _simulate(args)
+        sim = _simulation(args)
     except (PosturedError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if streaming:
-        return _run_stream(args, rec)
-    write_recording(rec, args.out)
+        return _run_stream(args, sim)
+    write_pieces(sim.chunks(), args.out)
     print(
-        f"wrote {len(rec.t)} samples ({rec.duration_s / 3600:.2f} h at {rec.rate_hz} Hz) "
+        f"wrote {sim.n_samples} samples ({sim.duration_s / 3600:.2f} h at {sim.rate_hz} Hz) "
         f"to {args.out} and {truth_path(args.out)}"
     )
     return 0

@@ -215,20 +215,22 @@ class Simulation:
 
     def _chunks(self, step: int) -> Iterator[Recording]:
         run = _Run(self._plan, self.seed)
-        cpg = self._plan.counts_per_g
         for a in range(0, self._plan.n, step):
-            idx = np.arange(a, min(a + step, self._plan.n), dtype=np.int64)
-            counts = run.counts(idx)
-            yield Recording(
-                t=idx / self._plan.fs,
-                acc=counts / cpg,
-                counts=counts,
-                rate_hz=self.rate_hz,
-                range_g=self.range_g,
-                truth=self.truth,
-                events=self.events,
-                meta=self.meta,
-            )
+            # No local keeps the piece: while the consumer holds it, it is its only copy.
+            yield self._piece(run, np.arange(a, min(a + step, self._plan.n), dtype=np.int64))
+
+    def _piece(self, run: _Run, idx: Index) -> Recording:
+        counts = run.counts(idx)
+        return Recording(
+            t=idx / self._plan.fs,
+            acc=counts / self._plan.counts_per_g,
+            counts=counts,
+            rate_hz=self.rate_hz,
+            range_g=self.range_g,
+            truth=self.truth,
+            events=self.events,
+            meta=self.meta,
+        )
 
     def recording(self) -> Recording:
         """The whole run as one recording (about 40 bytes a sample)."""

@@ -55,12 +55,14 @@ def packet_batches(
             )
         t = np.concatenate((rest_t, piece.t))
         counts = np.concatenate((rest_c, piece.counts))
+        del piece  # a suspended generator should hold the packets, not the samples too
         full = len(t) // per * per
         times, raw = _encode(
             t[:full], counts[:full], per, seq=seq, fmt=fmt, max_payload=max_payload, t0_ms=t0_ms
         )
         seq += len(raw)
-        rest_t, rest_c = t[full:], counts[full:]
+        rest_t, rest_c = t[full:].copy(), counts[full:].copy()
+        del t, counts
         yield times, raw
     if len(rest_t) and fmt is not None:
         yield _encode(rest_t, rest_c, per, seq=seq, fmt=fmt, max_payload=max_payload, t0_ms=t0_ms)
