@@ -364,6 +364,7 @@ class Daemon:
             except* _Stop:
                 pass
             finally:
+                self._tg = None
                 self._stopping()
                 self._save_all(force=True)
                 # Leaving the sink publishes offline and flushes queued alerts.
@@ -631,8 +632,8 @@ class Daemon:
                     ev.level,
                     ev.stretch.id,
                 )
-                if s.config.haptic and self._tg is not None:
-                    self._tg.create_task(self._nudge(s, haptic_pattern(ev)), name=f"nudge:{s.id}")
+                if s.config.haptic:
+                    self._spawn_nudge(s, haptic_pattern(ev))
                 continue
             out.event(s.id, ev)
             if isinstance(ev, Calibrated):
@@ -641,6 +642,16 @@ class Daemon:
                 s.stats_dirty = True
         if events:
             s.state_dirty = True
+
+    def _spawn_nudge(self, s: SensorRuntime, pattern: VibratePattern) -> None:
+        """Buzz in a task of its own: a slow BLE write must not hold up the samples."""
+        if self._tg is None:
+            return
+        nudge = self._nudge(s, pattern)
+        try:
+            self._tg.create_task(nudge, name=f"nudge:{s.id}")
+        except RuntimeError:  # the TaskGroup is shutting down: no buzz on the way out
+            nudge.close()
 
     @staticmethod
     async def _nudge(s: SensorRuntime, pattern: VibratePattern) -> None:
