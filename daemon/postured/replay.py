@@ -23,7 +23,7 @@ from postured.recording import Recording, read_csv
 if TYPE_CHECKING:
     from postured.config import Config
 
-CHUNK_S = 60.0  # feed a minute at a time; any chunking gives the same events
+CHUNK_S = 3600.0  # feed an hour at a time; any chunking gives the same events
 EX_DATAERR = 65  # sysexits: the input file is malformed
 
 

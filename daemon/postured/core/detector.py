@@ -229,16 +229,23 @@ class Detector:
         out: list[Event] = []
         if not len(ta):
             return out
-        # A NaN or infinity anywhere in a row makes the row's sum non-finite.
-        ok = np.isfinite(ta + aa[:, 0] + aa[:, 1] + aa[:, 2])
+        if np.isfinite(ta).all() and np.isfinite(aa).all():
+            ok = np.ones(len(ta), dtype=bool)
+        else:
+            # A NaN or infinity anywhere in a row makes the row's sum non-finite.
+            ok = np.isfinite(ta + aa[:, 0] + aa[:, 1] + aa[:, 2])
         if not ok.all():
             bad = int((~ok).sum())
             out.append(SamplesDropped(t=self._event_t(ta), count=bad, reason="not a number"))
             ta, aa = ta[ok], aa[ok]
         if len(ta):
             # Keep only samples later than every sample before them.
-            running = np.maximum.accumulate(np.r_[self._accum.last_t, ta])
-            ordered = ta > running[:-1]
+            if ta[0] > self._accum.last_t and bool((ta[1:] > ta[:-1]).all()):
+                ordered = np.ones(len(ta), dtype=bool)
+                running = ta
+            else:
+                running = np.maximum.accumulate(np.r_[self._accum.last_t, ta])
+                ordered = ta > running[:-1]
             if not ordered.all():
                 bad = int((~ordered).sum())
                 out.append(

@@ -33,7 +33,6 @@ class Epochs:
     w: F64  # sum of (t_end - t_i)
     dt: F64  # sample spacing in the slot, s
     crossings: F64  # sign changes per second of the dynamic part along gravity
-    peak: F64  # largest |a| in the slot, g
 
     def __len__(self) -> int:
         return len(self.k)
@@ -49,10 +48,10 @@ class Epochs:
 
 def empty() -> Epochs:
     z = np.zeros(0)
-    return Epochs(np.zeros(0, np.int64), z, z, np.zeros((0, 3)), z, z, z, z, z, z, z)
+    return Epochs(np.zeros(0, np.int64), z, z, np.zeros((0, 3)), z, z, z, z, z, z)
 
 
-def features(t: F64, acc: F64, k: I64, origin: float) -> Epochs:
+def features(t: F64, acc: F64, k: I64, origin: float, rel: F64 | None = None) -> Epochs:
     """Features of every epoch present in ``k`` (sorted slot index per sample).
 
     Every value depends only on the samples of its own epoch, so where a chunk began
@@ -65,7 +64,8 @@ def features(t: F64, acc: F64, k: I64, origin: float) -> Epochs:
     counts = np.diff(np.r_[starts, m_all])
     n = counts.astype(np.float64)
     t_end = np.asarray(origin + (kk + 1) * EPOCH_S, dtype=np.float64)
-    tau = t - (origin + k * EPOCH_S)  # time into the epoch
+    # Time into the epoch; ``rel`` (t - origin) saves a pass when the caller has it.
+    tau = (t - origin if rel is None else rel) - k * EPOCH_S
     a2 = acc * acc
     s_tau = np.add.reduceat(tau, starts)
     s_tau2 = np.add.reduceat(tau * tau, starts)
@@ -98,8 +98,7 @@ def features(t: F64, acc: F64, k: I64, origin: float) -> Epochs:
     np.not_equal(above[1:], above[:-1], out=flips[1:], casting="unsafe")
     flips[starts] = 0.0
     crossings = np.add.reduceat(flips, starts) / np.maximum(span, 0.5)
-    peak = np.maximum.reduceat(norm, starts)
-    return Epochs(kk, t_end, n, mean, res_var, norm_sum, norm_w, w, dt, crossings, peak)
+    return Epochs(kk, t_end, n, mean, res_var, norm_sum, norm_w, w, dt, crossings)
 
 
 class EpochAccumulator:
@@ -121,9 +120,10 @@ class EpochAccumulator:
         if len(self._t):
             t = np.concatenate([self._t, t])
             acc = np.concatenate([self._acc, acc])
-        k = np.floor((t - self.origin) / EPOCH_S).astype(np.int64)
+        rel = t - self.origin
+        k = (rel // EPOCH_S).astype(np.int64)
         cut = int(np.searchsorted(k, k[-1], side="left"))
         self._t, self._acc = t[cut:], acc[cut:]
         if cut == 0:
             return empty()
-        return features(t[:cut], acc[:cut], k[:cut], self.origin)
+        return features(t[:cut], acc[:cut], k[:cut], self.origin, rel[:cut])
