@@ -229,29 +229,7 @@ class Detector:
         out: list[Event] = []
         if not len(ta):
             return out
-        if np.isfinite(ta).all() and np.isfinite(aa).all():
-            ok = np.ones(len(ta), dtype=bool)
-        else:
-            # A NaN or infinity anywhere in a row makes the row's sum non-finite.
-            ok = np.isfinite(ta + aa[:, 0] + aa[:, 1] + aa[:, 2])
-        if not ok.all():
-            bad = int((~ok).sum())
-            out.append(SamplesDropped(t=self._event_t(ta), count=bad, reason="not a number"))
-            ta, aa = ta[ok], aa[ok]
-        if len(ta):
-            # Keep only samples later than every sample before them.
-            if ta[0] > self._accum.last_t and bool((ta[1:] > ta[:-1]).all()):
-                ordered = np.ones(len(ta), dtype=bool)
-                running = ta
-            else:
-                running = np.maximum.accumulate(np.r_[self._accum.last_t, ta])
-                ordered = ta > running[:-1]
-            if not ordered.all():
-                bad = int((~ordered).sum())
-                out.append(
-                    SamplesDropped(t=float(running[-1]), count=bad, reason="time went backwards")
-                )
-                ta, aa = ta[ordered], aa[ordered]
+        ta, aa = self._usable(ta, aa, out)
         if not len(ta):
             return out
         self._last_t = float(ta[-1])
@@ -266,6 +244,27 @@ class Detector:
         if len(new):
             out.extend(self._process(new))
         return out
+
+    def _usable(self, ta: F64, aa: F64, out: list[Event]) -> tuple[F64, F64]:
+        """Drop rows with NaN or infinity and samples not later than all before them."""
+        if not (np.isfinite(ta).all() and np.isfinite(aa).all()):
+            # A NaN or infinity anywhere in a row makes the row's sum non-finite.
+            ok = np.isfinite(ta + aa[:, 0] + aa[:, 1] + aa[:, 2])
+            out.append(
+                SamplesDropped(t=self._event_t(ta), count=int((~ok).sum()), reason="not a number")
+            )
+            ta, aa = ta[ok], aa[ok]
+        if not len(ta) or (ta[0] > self._accum.last_t and bool((ta[1:] > ta[:-1]).all())):
+            return ta, aa
+        running = np.maximum.accumulate(np.r_[self._accum.last_t, ta])
+        ordered = ta > running[:-1]
+        if not ordered.all():
+            bad = int((~ordered).sum())
+            out.append(
+                SamplesDropped(t=float(running[-1]), count=bad, reason="time went backwards")
+            )
+            ta, aa = ta[ordered], aa[ordered]
+        return ta, aa
 
     def gap(self, t_start: float, t_end: float) -> list[Event]:
         """Samples between the two times were lost. Epoch times show the hole; this only
