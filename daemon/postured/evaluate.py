@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from postured.core import Detector
+from postured.core import Detector, timeline
 from postured.core.config import AlertConfig, DetectionConfig
-from postured.core.events import Alert, AlertKind, Event, SittingEnded, SittingStarted
+from postured.core.events import Alert, AlertKind, Event
 from postured.errors import PosturedError
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def _score_sitting(
         sum(s.end - s.start for s in rec.truth if s.sitting and s.worn and s.posture == "upright")
         / 3600.0
     )
-    det_bouts = detected_bouts(events, rec.duration_s)
+    det_bouts = timeline.sitting_bouts(events, rec.duration_s)
     for s, e in bouts:
         if e - s < BOUT_MIN_S:
             continue
@@ -239,20 +239,6 @@ def _score_sitting(
             score.bout_errors_s.append(e - s)
         else:
             score.bout_errors_s.append(abs((best[1] - best[0]) - (e - s)))
-
-
-def detected_bouts(events: Iterable[Event], end: float) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    open_start: float | None = None
-    for e in events:
-        if isinstance(e, SittingStarted):
-            open_start = e.start if e.start is not None else e.t
-        elif isinstance(e, SittingEnded):
-            out.append((e.start, e.start + e.duration_s))
-            open_start = None
-    if open_start is not None:
-        out.append((open_start, end))
-    return out
 
 
 def recordings(

@@ -17,9 +17,8 @@ from postured.core.events import (
     Calibrated,
     Event,
     PostureChanged,
-    SittingEnded,
-    SittingStarted,
 )
+from postured.core.timeline import sitting_bouts
 from postured.errors import PosturedError
 from postured.recording import Recording
 
@@ -76,16 +75,7 @@ def plot_day(rec: Recording, events: list[Event], out: Path) -> None:
         ax.axvspan(p.t / scale, stop / scale, color=COLOURS.get(p.posture.value, "#fff"), lw=0)
     ax.plot(x / scale, angle, color="black", lw=0.6, label="trunk angle from neutral")
     top = float(np.nanmax(angle)) if np.isfinite(angle).any() else 90.0
-    bouts: list[tuple[float, float]] = []
-    open_at: float | None = None
-    for e in events:
-        if isinstance(e, SittingStarted):
-            open_at = e.start if e.start is not None else e.t
-        elif isinstance(e, SittingEnded):
-            bouts.append((e.start, e.start + e.duration_s))
-            open_at = None
-    if open_at is not None:
-        bouts.append((open_at, end))
+    bouts = sitting_bouts(events, end)
     for s, e_ in bouts:
         ax.plot(
             [s / scale, e_ / scale],

@@ -25,7 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from postured.config import Config
-from postured.core.events import Alert, Event, PostureChanged, SittingEnded, SittingStarted
+from postured.core.events import Alert
+from postured.core.timeline import posture_spans, sitting_bouts
 from postured.errors import PosturedError
 from postured.recording import read_csv
 from postured.replay import replay
@@ -70,30 +71,6 @@ def _mask(n: int, spans: list[tuple[float, float]]) -> npt.NDArray[np.bool_]:
     return m
 
 
-def sitting_spans(events: list[Event], end: float) -> list[tuple[float, float]]:
-    spans: list[tuple[float, float]] = []
-    start: float | None = None
-    for e in events:
-        if isinstance(e, SittingStarted):
-            start = e.start if e.start is not None else e.t
-        elif isinstance(e, SittingEnded):
-            spans.append((e.start, e.start + e.duration_s))
-            start = None
-    if start is not None:
-        spans.append((start, end))
-    return spans
-
-
-def posture_spans(events: list[Event], end: float, name: str) -> list[tuple[float, float]]:
-    changes = [e for e in events if isinstance(e, PostureChanged)]
-    spans = []
-    for i, e in enumerate(changes):
-        if e.posture.value == name:
-            stop = changes[i + 1].t if i + 1 < len(changes) else end
-            spans.append((e.t, stop))
-    return spans
-
-
 def casale_subject(subject: int, config: Config, work: Path, data: Path = DATA) -> dict[str, Any]:
     source = data_dir(data) / "casale" / f"{subject}.csv"
     csv, labels = convert(["casale", str(source)], work / f"c{subject}.csv", data)
@@ -109,7 +86,7 @@ def casale_subject(subject: int, config: Config, work: Path, data: Path = DATA) 
             if seg["label"] not in ("sitting", "unlabelled", "transition")
         ],
     )
-    det = _mask(n, sitting_spans(events, float(rec.t[-1])))
+    det = _mask(n, sitting_bouts(events, float(rec.t[-1])))
     # Leave out the seconds around each label change: the labels lead the movement.
     near = np.zeros(n, dtype=bool)
     for seg in labels:
@@ -128,7 +105,7 @@ def casale_subject(subject: int, config: Config, work: Path, data: Path = DATA) 
         "false_sitting_min": round(float((det & scored_other).sum() / 60), 1),
         "calibrated_at_s": cal[0].t if cal else None,
         "labelled_sitting_end_s": sit_end,
-        "detected_sitting_end_s": round(sitting_spans(events, float(rec.t[-1]))[0][1], 1)
+        "detected_sitting_end_s": round(sitting_bouts(events, float(rec.t[-1]))[0][1], 1)
         if det.any()
         else None,
         "alerts": sum(isinstance(e, Alert) for e in events),
