@@ -170,6 +170,7 @@ def default_detector(
         calibration=cal,
         stats=None if stats is None else stats_from_dict(stats),
         tz=time_zone(config),
+        mount=sensor.mount,
     )
     return det
 
