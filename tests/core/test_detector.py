@@ -402,3 +402,46 @@ def test_a_stored_calibration_is_used_from_the_first_second() -> None:
     assert not of(ev, "calibrated")
     alerts = [e for e in ev if isinstance(e, Alert)]
     assert [a.kind for a in alerts] == [AlertKind.FORWARD_HEAD]
+
+
+def test_midnight_rolls_over_on_tick_without_samples() -> None:
+    t, acc = make([Seg(120, "sit")], t0=86400.0 - 200.0)
+    det, _ = run(t, acc)
+    assert det.stats.day == "1970-01-01"
+    assert det.tick(86400.0 - 1.0) == []
+    ev = det.tick(86400.0 + 5.0)
+    roll = of(ev, "day_rollover")
+    assert [r["t"] for r in roll] == [86400.0]
+    assert roll[0]["stats"]["sitting_minutes"] > 1.0
+    assert det.stats.day == "1970-01-02"
+    assert det.stats.sitting_minutes == 0.0
+
+
+def test_resume_ends_a_pause_and_a_snooze() -> None:
+    det = make_detector()
+    det.snooze(0.0, 30)
+    det.pause(1.0)
+    assert det.state(2.0).paused
+    assert det.state(2.0).snoozed_until == 1800.0
+    assert [e.to_dict()["event"] for e in det.resume(3.0)] == ["resumed"]
+    s = det.state(4.0)
+    assert not s.paused
+    assert s.snoozed_until is None
+
+
+def test_a_reported_gap_marks_the_state_until_samples_flow() -> None:
+    t, acc = make([Seg(40, "sit")])
+    det, _ = run(t[:1000], acc[:1000])
+    det.gap(20.0, 25.0)
+    assert det.state(20.5).in_gap
+    det.feed(t[1000:], acc[1000:])
+    assert not det.state(float(t[-1])).in_gap
+
+
+def test_upper_back_mount_scales_the_forward_thresholds() -> None:
+    # A 12 deg forward tilt: below the collar's 15 deg, above the upper back's 9 deg.
+    t, acc = make([*SETTLE, Seg(100, "sit", forward_deg=12), Seg(20, "sit")])
+    collar = make_detector()
+    back = type(collar)("b", collar.cfg, collar.acfg, mount="upper_back")
+    assert not of(run(t, acc, det=collar)[1], "alert")
+    assert [a["kind"] for a in of(run(t, acc, det=back)[1], "alert")] == ["forward_head"]
