@@ -256,3 +256,27 @@ def test_a_sim_sensor_with_an_unknown_scenario_is_a_config_error(tmp_path: Path)
     with running(tmp_path / "demo", "-c", str(cfg), "demo", "--scenario", "nap") as d:
         assert d.wait(15) == 2
     assert "--scenario" in d.stderr()
+
+
+def test_alert_raised_while_the_broker_is_down_survives_a_restart(
+    tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
+) -> None:
+    mosquitto.stop()
+    state_dir = tmp_path / "state"
+    cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=state_dir)
+    with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
+        d.wait_output("forward_head alert", within=20, stream="stderr")
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 0
+        took = time.monotonic() - t0
+    assert took < 5, took  # no broker to flush to: it must not hang on the way out
+    mosquitto.start()
+    sub = mosquitto.sub("posture/desk/alert")
+    subscribers.append(sub)
+    cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=state_dir, speed=1)
+    with running(tmp_path / "run2", "run", "-c", str(cfg)) as d:
+        ((_, payload),) = sub.wait_for(is_alert, timeout=20)[:1]
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 0
+    assert json.loads(payload)["kind"] == "forward_head"
