@@ -61,8 +61,7 @@ from postured.source import (
     SampleSource,
     SourceEvent,
 )
-from postured.state import StateStore as JsonStateStore
-from postured.state import resolve_state_dir, stats_from_dict
+from postured.state import StateStore, resolve_state_dir, stats_from_dict
 from postured.systemd import (
     Notifier,
     NullNotifier,
@@ -98,7 +97,7 @@ class DetectorLike(Protocol):
     def calibration(self) -> Any: ...  # None or an object with to_dict()
 
 
-class StateStore(Protocol):
+class StateStoreLike(Protocol):
     """Calibration and daily statistics per sensor, as dicts (postured.state.StateStore)."""
 
     def open(self) -> object: ...
@@ -289,7 +288,7 @@ class Daemon:
         source_factory: SourceFactory | None = None,
         sink_factory: SinkFactory | None = None,
         detector_factory: DetectorFactory | None = None,
-        store: StateStore | None = None,
+        store: StateStoreLike | None = None,
         watchdog_s: float | None = None,
         install_signals: bool = True,
         tick_s: float = 1.0,
@@ -305,7 +304,7 @@ class Daemon:
         self._source_factory = source_factory or default_source
         self._sink_factory = sink_factory or default_sink
         self._detector_factory = detector_factory or default_detector
-        self.store: StateStore = JsonStateStore(state_dir(config)) if store is None else store
+        self.store: StateStoreLike = StateStore(state_dir(config)) if store is None else store
         self._own_store = store is None
         self.watchdog_s = watchdog_s if watchdog_s is not None else watchdog_interval()
         self.install_signals = install_signals
@@ -442,7 +441,7 @@ class Daemon:
         )
         self._save_all(force=True)
         if self._own_store and state_dir(new) != state_dir(old):
-            self.store = JsonStateStore(state_dir(new))
+            self.store = StateStore(state_dir(new))
             self.store.open()
         self.config = new
         keep = {sc.id: sc for sc in new.sensors}
