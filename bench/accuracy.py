@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from postured import realdata
+from postured.config import Config
 from postured.core.config import AlertConfig, DetectionConfig
 from postured.evaluate import evaluate, format_table
 
@@ -23,12 +25,15 @@ def run(quick: bool) -> dict[str, Any]:
     sim["days"] = days
     sim["rates"] = list(rates)
     out: dict[str, Any] = {"sim": sim}
+    subjects = (1, 5, 9) if quick else realdata.CASALE_SUBJECTS
     try:
-        from postured import realdata  # noqa: PLC0415 - optional, needs ../shared/data
-    except ImportError:
-        out["real"] = {"skipped": "postured.realdata is not available"}
+        real = realdata.evaluate_real(Config(), subjects=subjects)
+    except realdata.DataMissing as exc:
+        print(f"  real recordings skipped: {exc}", flush=True)
+        out["real"] = {"skipped": str(exc)}
         return out
-    out["real"] = realdata.bench(quick=quick)
+    print(realdata.format_report(real), flush=True)
+    out["real"] = real
     return out
 
 
