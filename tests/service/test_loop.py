@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from postured.mqtt.config import MqttConfig
 from postured.protocol import VibratePattern
 from postured.sensor_config import SensorConfig
 from postured.service import Daemon
+from postured.simsource import SimSource
 from postured.sink import Command, MemorySink
 from postured.source import Gap, LinkDown, LinkUp, Malformed
 from postured.state import StateStore
@@ -408,3 +410,30 @@ async def test_statistics_are_saved_periodically_without_events(tmp_path: Path) 
         await until(lambda: (store.load_stats("desk") or {}).get("sitting_minutes") == 12.5)
         det.stats = DailyStats(day="2026-11-25", sitting_minutes=13.0)
         await until(lambda: (store.load_stats("desk") or {}).get("sitting_minutes") == 13.0)
+
+
+@pytest.mark.asyncio
+async def test_the_real_core_on_the_simulator_raises_both_alerts_on_sim_time(
+    tmp_path: Path,
+) -> None:
+    # An hour of the demo scenario in well under a second of wall time.
+    cfg = replace(
+        config(tmp_path, "desk"),
+        sensors=(SensorConfig(id="desk", source="sim", scenario="demo", speed=10000.0),),
+    )
+    src = SimSource(cfg.sensors[0], loops=1)
+    f = Factories()
+    d = Daemon(cfg, sources={"desk": src}, sink_factory=f.sink, install_signals=False)
+    async with running(d):
+        await until(lambda: {a.kind for _, a in f.sinks[0].alerts} == set(AlertKind), within=20)
+        anchor = src.anchor
+        assert anchor is not None
+        alerts = {a.kind: a for _, a in f.sinks[0].alerts}
+        assert [sid for sid, _ in f.sinks[0].alerts] == ["desk"] * len(f.sinks[0].alerts)
+    # Alerts carry sim time: minutes into the scenario, not the wall seconds that passed.
+    fwd = (alerts[AlertKind.FORWARD_HEAD].t - anchor) / 60
+    sit = (alerts[AlertKind.LONG_SITTING].t - anchor) / 60
+    assert 3 < fwd < 10, fwd
+    assert 44 < sit < 50, sit
+    assert src.nudges[:1] == [VibratePattern.SHORT]
+    assert VibratePattern.DOUBLE in src.nudges
