@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import math
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from firmware_sim import (
     ScenarioSegment,
     Simulation,
     load_scenario,
+    measure,
     packet_batches,
     packets,
     random_day,
@@ -31,6 +33,8 @@ from firmware_sim import (
     write_recording,
 )
 from firmware_sim.scenario import SITTING_ACTIVITIES, SITTING_POSTURES
+from postured.source import Samples
+from postured.stream import PacketStream
 
 # (posture, activity) pairs a scenario allows, so random scenarios cover every component.
 PAIRS = (
@@ -232,3 +236,34 @@ def test_streaming_memory_does_not_grow_with_the_length_of_the_day() -> None:
     whole = traced_peak(lambda: simulate(random_day(2, hours=4.0), seed=2, rate_hz=25))
     assert whole > 360_000 * 38
     assert whole > 5 * long
+
+
+def test_pieces_through_the_daemons_stream_rebuild_the_signal() -> None:
+    # The simulated sensor's loop: a batch of packets per piece, fed to PacketStream.
+    sim = Simulation(load_scenario("transitions"), seed=5, rate_hz=100)
+    stream = PacketStream("sim")
+    host0 = 1_700_000_000.0
+    got: list[Samples] = []
+    for times, raw in packet_batches(sim.chunks(20.0), t0_ms=2**32 - 90_000):
+        for t_last, data in zip(times.tolist(), raw, strict=True):
+            for ev in stream.feed(data, host0 + t_last + 0.01):
+                assert isinstance(ev, Samples)
+                got.append(ev)
+    whole = sim.recording()
+    np.testing.assert_array_equal(np.concatenate([ev.acc for ev in got]), whole.acc)
+    t = np.concatenate([ev.t for ev in got]) - host0
+    np.testing.assert_allclose(t, whole.t + 0.01, atol=1e-4)
+    assert stream.malformed == stream.lost_packets == stream.duplicates == 0
+
+
+def test_measure_runs_sensors_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--scenario", "transitions", "--rate", "25", "--sensors", "3", "--decode"]
+    assert measure.main(["--child", "pieces", *args]) == 0
+    pieces = json.loads(capsys.readouterr().out)
+    assert measure.main(["--child", "whole", *args]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    one = len(list(packets(simulate(load_scenario("transitions"), rate_hz=25))))
+    assert pieces["packets"] == whole["packets"] == 3 * one
+    assert pieces["sensors"] == 3
+    assert pieces["rss_peak_mb"] >= pieces["rss_base_mb"] > 0
+    assert pieces["cpu_ms_per_sim_hour"] > 0
