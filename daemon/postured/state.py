@@ -11,7 +11,7 @@ Layout of the state directory::
     stats-<sensor>.json         {"version": 1, "saved": ISO time, "data": DailyStats.to_dict()}
 
 Other parts may keep their own files here with :func:`atomic_write_json` and
-:func:`read_json` (the MQTT outbox keeps pending alerts that way).
+:func:`read_json`; the MQTT outbox keeps pending alerts here in its own file.
 """
 
 from __future__ import annotations
