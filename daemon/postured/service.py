@@ -666,7 +666,9 @@ class Daemon:
             mono = time.monotonic()
             self._heartbeat = mono
             for s in list(self.sensors.values()):
-                if mono - s.last_samples_mono >= self.idle_s:
+                # Only once samples came: before that the core has no clock to advance, and
+                # a tick would set where its epochs start from the wall clock, not the data.
+                if s.last_t is not None and mono - s.last_samples_mono >= self.idle_s:
                     self._tick(s)
                 if self.sink is not None:
                     self._publish_state(s, self.sink, self.config.mqtt.state_interval_s, mono)

@@ -3,20 +3,22 @@
 The simulator's packets go through :class:`postured.stream.PacketStream` as bytes, exactly
 like BLE notifications, so the decoder runs on this path too.
 
-Clock mapping. The source starts its own clock at the wall-clock time ``anchor`` when
-:meth:`SimSource.events` is first iterated; a sample ``s`` simulated seconds into the run
-carries the epoch time ``anchor + s``, and is delivered ``s / speed`` wall seconds after
-the start. At speed 1 that is the wall clock; at speed 60 the sensor's clock runs 60 times
-faster, so 45 minutes of sitting take 45 wall seconds, the detector sees sim-time
-timestamps, and alerts carry sim time. :meth:`SimSource.now` reads this clock, so the
-daemon's ticks and commands use it too. When the scenario ends it is simulated again with
-the next seed and the clock runs on without a gap.
+Clock mapping. The source starts its own clock at the wall-clock time ``anchor`` (on the
+whole second) when its first run of the scenario has been simulated; a sample ``s``
+simulated seconds in carries the epoch time ``anchor + s`` and is delivered ``s / speed``
+wall seconds after the start. At speed 1 that is the wall clock; at speed 60 the sensor's
+clock runs 60 times faster, so 45 minutes of sitting take 45 wall seconds, the detector
+sees sim-time timestamps, and alerts carry sim time. :meth:`SimSource.now` reads this
+clock, so the daemon's ticks and commands use it too. When the scenario ends it is
+simulated again with the next seed; the clock stands still meanwhile and then runs on
+without a gap, so it never gets ahead of samples still to be delivered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -96,7 +98,9 @@ class SimSource:
         self._wall = wall_clock
         self._mono = monotonic
         self._anchor: float | None = None  # epoch seconds at sim time 0
-        self._mono0 = 0.0
+        self._mono0 = 0.0  # monotonic time at sim time 0 while the clock runs
+        self._sim_pos = 0.0  # sim seconds where the clock stands while it does not run
+        self._running = False
         self._sim = _import_sim()
         try:
             self.scenario = self._sim.load_scenario(sensor.scenario)
@@ -114,9 +118,15 @@ class SimSource:
         return self._anchor
 
     def now(self) -> float:
-        """The sensor's clock (epoch seconds, running ``speed`` times the wall clock)."""
+        """The sensor's clock (epoch seconds, running ``speed`` times the wall clock).
+
+        It stands still while a run of the scenario is being simulated, so it never runs
+        ahead of samples still to come (the daemon ticks idle detectors with it).
+        """
         if self._anchor is None:
             return self._wall()
+        if not self._running:
+            return self._anchor + self._sim_pos
         return self._anchor + (self._mono() - self._mono0) * self.speed
 
     async def nudge(self, pattern: VibratePattern) -> None:
@@ -128,42 +138,59 @@ class SimSource:
 
     async def events(self) -> AsyncIterator[SourceEvent]:
         sim, scenario = self._sim, self.scenario
-        if self._anchor is None:
-            self._anchor = self._wall()
-            self._mono0 = self._mono()
-        anchor = self._anchor
-        # Iterated again (a reload): the scenario starts over, the clock runs on.
-        offset = self.now() - anchor  # sim seconds before this run starts
         self.stream.reset()
-        yield LinkUp(self.sensor_id, self.now(), "sim", f"firmware_sim seed {self.config.seed}")
         seed = self.config.seed
         run = 0
-        while self.loops is None or run < self.loops:
-            # Simulating hours of data takes a while; keep the event loop (and watchdog) free.
-            rec = await asyncio.to_thread(
-                sim.simulate,
-                scenario,
-                seed=seed,
-                rate_hz=self.config.rate_hz,
-                mount=self.config.mount,
-            )
-            pkts = list(sim.packets(rec, max_payload=self.max_payload, t0_ms=round(offset * 1000)))
-            log.debug(
-                "sensor %s: scenario %s seed %d, %d packets",
-                self.sensor_id,
-                self.config.scenario,
-                seed,
-                len(pkts),
-            )
-            times = offset + np.array([p[0] for p in pkts], dtype=np.float64)
-            async for batch in self._pace(times, [p[1] for p in pkts], anchor):
-                for ev in batch:
-                    yield ev
-            offset += float(rec.t[-1]) + 1.0 / rec.rate_hz
-            # The next run numbers its packets from 0 again; the device clock runs on.
-            self.stream.reset()
-            seed += 1
-            run += 1
+        linked = False
+        try:
+            while self.loops is None or run < self.loops:
+                # Simulating hours of data takes a while; keep the event loop free.
+                rec = await asyncio.to_thread(
+                    sim.simulate,
+                    scenario,
+                    seed=seed,
+                    rate_hz=self.config.rate_hz,
+                    mount=self.config.mount,
+                )
+                # The clock starts (or runs on) from where it stood, now that data is ready.
+                if self._anchor is None:
+                    # On a whole second: the samples then sit on the same grid as in
+                    # `postured replay` of the same recording (which starts at t = 0), so
+                    # the live source and replay give the same events.
+                    self._anchor = float(math.floor(self._wall()))
+                offset = self._sim_pos
+                self._mono0 = self._mono() - offset / self.speed
+                self._running = True
+                if not linked:
+                    linked = True
+                    yield LinkUp(
+                        self.sensor_id, self.now(), "sim", f"firmware_sim seed {self.config.seed}"
+                    )
+                pkts = list(
+                    sim.packets(rec, max_payload=self.max_payload, t0_ms=round(offset * 1000))
+                )
+                log.debug(
+                    "sensor %s: scenario %s seed %d, %d packets",
+                    self.sensor_id,
+                    self.config.scenario,
+                    seed,
+                    len(pkts),
+                )
+                times = offset + np.array([p[0] for p in pkts], dtype=np.float64)
+                async for batch in self._pace(times, [p[1] for p in pkts], self._anchor):
+                    for ev in batch:
+                        yield ev
+                self._running = False
+                self._sim_pos = offset + float(rec.t[-1]) + 1.0 / rec.rate_hz
+                # The next run numbers its packets from 0 again; the device clock runs on.
+                self.stream.reset()
+                seed += 1
+                run += 1
+        finally:
+            # Stopped mid-run (a reload): a later iteration starts the scenario again here.
+            if self._running:
+                self._sim_pos = self.now() - (self._anchor or 0.0)
+                self._running = False
 
     async def _pace(
         self, times: npt.NDArray[np.float64], data: list[bytes], anchor: float

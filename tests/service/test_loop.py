@@ -150,7 +150,10 @@ async def test_idle_sensor_is_ticked_on_its_own_clock(tmp_path: Path) -> None:
     async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, idle_s=0.1)):
         det = f.detectors["desk"]
         det.at(5000.0, alert(5000.0))
-        await until(lambda: f.sinks[0].alerts)
+        await asyncio.sleep(0.3)
+        assert det.ticks == []  # no samples yet: nothing to advance
+        src.put(samples("desk", 4990.0))
+        await until(lambda: f.sinks[0].alerts)  # then samples stop: the timer still runs
         assert det.ticks[0] == 5000.0
         src.clock = 5060.0
         await until(lambda: det.ticks[-1] == 5060.0)

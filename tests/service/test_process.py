@@ -188,7 +188,7 @@ def test_demo_serves_the_dashboard_fed_by_the_embedded_broker(tmp_path: Path) ->
         while time.monotonic() < deadline:
             with urllib.request.urlopen(f"http://127.0.0.1:{web}/api/snapshot", timeout=5) as r:
                 sensors = json.load(r)["sensors"]
-            if sensors and sensors[0].get("state"):
+            if sensors and sensors[0].get("state") and sensors[0].get("online"):
                 break
             time.sleep(0.2)
         assert [(s["id"], s["online"]) for s in sensors] == [("demo", True)]
