@@ -29,14 +29,14 @@ def rotation(axis: tuple[float, float, float], deg: float) -> F64:
     a = a / np.linalg.norm(a)
     th = np.radians(deg)
     k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
-    return np.eye(3) + np.sin(th) * k + (1 - np.cos(th)) * (k @ k)
+    return np.asarray(np.eye(3) + np.sin(th) * k + (1 - np.cos(th)) * (k @ k), dtype=np.float64)
 
 
 def _up(forward_deg: F64, side_deg: F64) -> F64:
     f = np.radians(forward_deg)
     s = np.radians(side_deg)
     v = np.stack([np.cos(f) * np.cos(s), np.sin(s), np.sin(f) * np.cos(s)], axis=1)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+    return np.asarray(v / np.linalg.norm(v, axis=1, keepdims=True), dtype=np.float64)
 
 
 def make(

@@ -187,6 +187,7 @@ class Detector:
         self.sitting = False
         self._sit_known = False  # False until a transition, a walk or a steady spell
         self.bout_start: float | None = None
+        self._bout_reported_over = -INF  # when the last sitting_end went out
         self.bout_excluded = 0.0
         self._bout_alerts = 0
         self._last_sit_alert = -INF
@@ -790,6 +791,10 @@ class Detector:
             tilt = self._cal.angles(block.ep.mean[i : i + 1])[0][0]
             if tilt >= self.cfg.lying_deg:
                 return  # ends far from any seated or standing posture: handled, not a chair
+            if kind == "stand_up" and tilt >= self.cfg.forward_enter_deg:
+                # One stands up tall; still bent forward afterwards is a lean towards the
+                # desk whose swing (and the typing after it) integrated like a rise.
+                return
         if kind == "remount":
             if self.worn and self._cal is not None and not self._needs_cal:
                 out.append(RemountSuspected(t=t, angle_deg=round(value, 1)))
@@ -923,7 +928,13 @@ class Detector:
             self._nonsit_since = max(t, self.bout_start)
 
     def _sit_down(self, t: float, out: list[Event], now: float | None = None) -> None:
-        """Sitting since ``t`` (recognised at ``now``, default ``t``)."""
+        """Sitting since ``t`` (recognised at ``now``, default ``t``).
+
+        A sit-down found late (a steady spell, or standing still too long) is dated back,
+        but never into time already reported as a break: the events that went out stand,
+        so the earliest a new bout can have begun is when the last one was reported over.
+        """
+        t = max(t, self._bout_reported_over)
         self.sitting = True
         self._sit_known = True
         self._stand_still_since = None
@@ -944,6 +955,7 @@ class Detector:
         out.append(SittingEnded(t=t, duration_s=round(duration, 1), start=self.bout_start))
         self._stats.bout(duration / 60.0)
         self.bout_start = None
+        self._bout_reported_over = t
         self._nonsit_since = None
 
     def _sitting_clock(self, t: float) -> float:
