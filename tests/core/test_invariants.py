@@ -220,3 +220,20 @@ def test_a_stand_up_from_a_slouch_still_ends_the_bout() -> None:
     assert [e["kind"] for e in of(ev, "transition")] == ["stand_up"]
     (end,) = of(ev, "sitting_end")
     assert end["start"] + end["duration_s"] == pytest.approx(180.0, abs=3.0)
+
+
+def test_a_recalibration_inside_a_chunk_relabels_the_rest_of_it() -> None:
+    """Put back on leaning back: the new neutral taken at 480 s makes the posture upright
+    5 s later, whether 480 s falls inside a chunk or at its end."""
+    segs = [Seg(60), Seg(389, "desk"), Seg(138, forward_deg=-20), Seg(60, "walk")]
+    t, acc = make(segs, rate=25, seed=4)
+    streams = [
+        [e.to_dict() for e in feed(make_detector(), t, acc, chunk)] for chunk in (7, 25, len(t))
+    ]
+    assert streams[0] == streams[1] == streams[2]
+    ups = [e for e in of_dicts(streams[2], "posture") if e["posture"] == "upright" and e["t"] > 450]
+    assert ups[0]["t"] == pytest.approx(485.0, abs=2.0)
+
+
+def of_dicts(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == name]

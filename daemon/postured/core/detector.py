@@ -349,8 +349,9 @@ class Detector:
         self._relabel(block, 0, fresh=False)
         i, n = 0, len(new)
         while i < n:
-            j = self._next_change(block, i)
             self._at_epoch(block, i, out)
+            # After the epoch's own changes: a calibration there relabels what follows.
+            j = self._next_change(block, i)
             self._span(block, i, j, out)
             i = j
         self._set_angle(block, n - 1)
