@@ -41,6 +41,8 @@ from postured.stream import PacketStream
 
 log = logging.getLogger(__name__)
 
+#: Simulated seconds generated at a time.
+PIECE_S = 60.0
 #: Packets handed over in one batch at most, so a loop that fell behind catches up in steps.
 MAX_BATCH_PACKETS = 2000
 
@@ -144,9 +146,9 @@ class SimSource:
         linked = False
         try:
             while self.loops is None or run < self.loops:
-                # Simulating hours of data takes a while; keep the event loop free.
-                rec = await asyncio.to_thread(
-                    sim.simulate,
+                # Planning a run draws every movement up front; keep the event loop free.
+                simulation = await asyncio.to_thread(
+                    sim.Simulation,
                     scenario,
                     seed=seed,
                     rate_hz=self.config.rate_hz,
@@ -166,22 +168,26 @@ class SimSource:
                     yield LinkUp(
                         self.sensor_id, self.now(), "sim", f"firmware_sim seed {self.config.seed}"
                     )
-                pkts = list(
-                    sim.packets(rec, max_payload=self.max_payload, t0_ms=round(offset * 1000))
-                )
                 log.debug(
-                    "sensor %s: scenario %s seed %d, %d packets",
+                    "sensor %s: scenario %s seed %d, %d samples",
                     self.sensor_id,
                     self.config.scenario,
                     seed,
-                    len(pkts),
+                    simulation.n_samples,
                 )
-                times = offset + np.array([p[0] for p in pkts], dtype=np.float64)
-                async for batch in self._pace(times, [p[1] for p in pkts], self._anchor):
-                    for ev in batch:
-                        yield ev
+                # Piece by piece: a sensor holds a minute of samples, never the whole day.
+                for times, raw in sim.packet_batches(
+                    simulation.chunks(PIECE_S),
+                    max_payload=self.max_payload,
+                    t0_ms=round(offset * 1000),
+                ):
+                    if not raw:
+                        continue
+                    async for batch in self._pace(offset + times, raw, self._anchor):
+                        for ev in batch:
+                            yield ev
                 self._running = False
-                self._sim_pos = offset + float(rec.t[-1]) + 1.0 / rec.rate_hz
+                self._sim_pos = offset + float(simulation.duration_s)
                 # The next run numbers its packets from 0 again; the device clock runs on.
                 self.stream.reset()
                 seed += 1
