@@ -492,7 +492,12 @@ class Detector:
                 consecutive=consecutive,
             )
             if kind:
-                out.setdefault(b, []).append((kind, rise, 0.0))
+                moved = (
+                    _max_angle(allp.mean[g : g + 1], run.before_mean)
+                    if run.before_mean is not None
+                    else 0.0
+                )
+                out.setdefault(b, []).append((kind, rise, moved))
             elif run.before_mean is not None and not run.walked and run.peak >= REMOUNT_BURST_G:
                 angle = _max_angle(allp.mean[g : g + 1], run.before_mean)
                 # Beyond lying_deg the clip was more likely taken off than turned.
@@ -522,7 +527,8 @@ class Detector:
         rise = _rise(allp, first - 1, first + 3, run.before_norm, zupt=False)
         bent = _max_angle(allp.mean[first : first + 4], run.before_mean) >= FLEXION_DEG
         if bent and rise >= self.cfg.transition_m:
-            out.setdefault(b, []).append(("stand_up", rise, 0.0))
+            moved = _max_angle(allp.mean[g : g + 1], run.before_mean)
+            out.setdefault(b, []).append(("stand_up", rise, moved))
 
     def _spell_end(
         self,
@@ -732,8 +738,8 @@ class Detector:
         elif not self._sit_known and block.autocal[i]:
             # Calibrated already (stored): the first steady spell says "sitting" too.
             self._sit_down(t - self.cfg.auto_calibration_s, out, t)
-        for kind, value, _ in block.candidates.get(i, []):
-            self._candidate(block, i, kind, value, out)
+        for kind, value, moved in block.candidates.get(i, []):
+            self._candidate(block, i, kind, value, out, moved=moved)
         if block.lean_at == i and block.lean_dir is not None and self._cal is not None:
             self._cal = self._cal.with_forward(block.lean_dir, "lean")
             log.info("%s: forward axis learnt from a held forward tilt", self.sensor_id)
@@ -777,7 +783,11 @@ class Detector:
             self._fwd_since = None
             self._fwd_episode_alert = None
 
-    def _candidate(self, block: _Block, i: int, kind: str, value: float, out: list[Event]) -> None:
+    def _candidate(
+        self, block: _Block, i: int, kind: str, value: float, out: list[Event], *, moved: float
+    ) -> None:
+        """Act on a transition or remount found at epoch ``i``; ``moved`` is how far (deg)
+        the reading there is from the one before the movement."""
         t = float(block.ep.t_end[i])
         if kind == "moving":
             k0 = int(block.spell_start[i])
@@ -792,9 +802,16 @@ class Detector:
             tilt = self._cal.angles(block.ep.mean[i : i + 1])[0][0]
             if tilt >= self.cfg.lying_deg:
                 return  # ends far from any seated or standing posture: handled, not a chair
-            if kind == "stand_up" and tilt >= self.cfg.forward_enter_deg:
-                # One stands up tall; still bent forward afterwards is a lean towards the
-                # desk whose swing (and the typing after it) integrated like a rise.
+            if (
+                kind == "stand_up"
+                and tilt >= self.cfg.forward_enter_deg
+                and moved >= self.cfg.forward_exit_deg
+            ):
+                # One stands up tall. Forward of neutral by the posture's own thresholds
+                # (entered, and not back within the exit angle of where the movement
+                # began), it is a lean towards the desk whose swing and the typing after it
+                # integrated like a rise. Both, so that a stale neutral alone does not hide
+                # a stand-up, nor rising from a slouch (which moves back, towards upright).
                 return
         if kind == "remount":
             if self.worn and self._cal is not None and not self._needs_cal:
