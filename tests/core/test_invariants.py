@@ -132,12 +132,20 @@ def test_the_checker_finds_broken_streams() -> None:
 
 
 def demo_events(seeds: tuple[int, ...], rate: int, mount: str) -> list[Event]:
-    """The demo scenario run once per seed back to back, as the daemon loops it, in 1-s chunks."""
+    """The demo scenario once per seed back to back, as the daemon loops it, in 1-s chunks.
+
+    The clip stays where the first run put it: a new rotation from one sample to the next
+    would be a remount without any handling, which no worn clip does.
+    """
     det = Detector("demo", DetectionConfig(), AlertConfig(), mount=mount)
     out: list[Event] = []
     offset = 0.0
+    rotation: float | None = None
     for seed in seeds:
-        rec = simulate(load_scenario("demo"), seed=seed, rate_hz=rate, mount=mount)
+        rec = simulate(
+            load_scenario("demo"), seed=seed, rate_hz=rate, mount=mount, clip_rotation_deg=rotation
+        )
+        rotation = float(rec.meta["clip_rotation_deg"])
         out += feed(det, offset + rec.t, rec.acc, rate)
         offset += float(rec.t[-1]) + 1.0 / rate
     return out
