@@ -142,6 +142,7 @@ class SimSource:
         sim, scenario = self._sim, self.scenario
         self.stream.reset()
         seed = self.config.seed
+        clip_deg: float | None = None  # from the seed on the first run
         run = 0
         linked = False
         try:
@@ -153,7 +154,11 @@ class SimSource:
                     seed=seed,
                     rate_hz=self.config.rate_hz,
                     mount=self.config.mount,
+                    clip_rotation_deg=clip_deg,
                 )
+                # One clip on one garment: later runs keep the first run's rotation, or each
+                # loop would look like a remount (the seed alone would turn the clip anew).
+                clip_deg = float(simulation.meta["clip_rotation_deg"])
                 # The clock starts (or runs on) from where it stood, now that data is ready.
                 if self._anchor is None:
                     # On a whole second: the samples then sit on the same grid as in

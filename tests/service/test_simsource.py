@@ -102,7 +102,12 @@ async def test_the_scenario_loops_with_the_next_seed_and_no_gap(scenario: str) -
     assert t.size == 2 * 120 * 50
     np.testing.assert_allclose(np.diff(t), 0.02, atol=1e-3)  # seamless across the loop
     scen = firmware_sim.load_scenario(scenario)
-    second = firmware_sim.simulate(scen, seed=6, rate_hz=50)
+    first = firmware_sim.simulate(scen, seed=5, rate_hz=50)
+    # The next seed, with the clip kept where the first run put it.
+    second = firmware_sim.simulate(
+        scen, seed=6, rate_hz=50, clip_rotation_deg=first.meta["clip_rotation_deg"]
+    )
+    np.testing.assert_array_equal(acc[:6000], first.acc)
     np.testing.assert_array_equal(acc[6000:], second.acc)
 
 
@@ -154,3 +159,17 @@ async def test_a_long_scenario_streams_without_holding_the_day_in_memory() -> No
         tracemalloc.stop()
     assert n >= 30_000
     assert peak < 12 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.asyncio
+async def test_a_looped_scenario_keeps_the_clip_where_the_first_run_put_it(scenario: str) -> None:
+    """The next seed varies the person's day, not how the clip sits: no fake remount."""
+    cfg = SensorConfig(id="desk", source="sim", scenario=scenario, seed=3, speed=10000.0)
+    src = SimSource(cfg, loops=2, wall_clock=lambda: ANCHOR)
+    chunks = [e for e in await collect(src) if isinstance(e, Samples)]
+    t = np.concatenate([c.t for c in chunks]) - ANCHOR
+    acc = np.concatenate([c.acc for c in chunks])
+    first = acc[(t > 10) & (t < 50)].mean(axis=0)
+    second = acc[(t > 130) & (t < 170)].mean(axis=0)  # the second run starts at 120 s
+    cos = first @ second / np.linalg.norm(first) / np.linalg.norm(second)
+    assert np.degrees(np.arccos(min(cos, 1.0))) < 2.0
