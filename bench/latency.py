@@ -3,7 +3,7 @@ simulator's timeline) to the alert's arrival at an independent ``mosquitto_sub``
 
 The daemon runs in this process with simulated sensors in real time (speed 1), a private
 mosquitto, and a scenario of repeated slouches (forward 9 s, upright 8 s) with the
-forward-head hold at 5 s and no cool-down, so each slouch raises one alert.
+forward-head hold at 5 s and a 12-s cool-down, so each slouch raises one alert.
 
 Two instants count as "the condition is met":
 - the sample at which the detector's rule is met (the alert's time on the sensor clock):
@@ -15,7 +15,6 @@ Two instants count as "the condition is met":
   ``postured eval`` scores it as detection latency.
 A sensor batches samples into notifications: ``max_payload`` 40 bytes is 5 samples (100 ms
 at 50 Hz, a firmware that flushes at 10 Hz), 244 bytes is 39 samples (780 ms).
-Only the first alert of each slouch counts (with no cool-down a held slouch repeats).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ import datetime as dt
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,17 +83,29 @@ def condition_times(rec: Any, enter_deg: float) -> list[float]:
     return out
 
 
-async def _run_daemon(config: Config, sources: dict[str, SimSource], seconds: float) -> None:
+async def _run_daemon(
+    config: Config, sources: dict[str, SimSource], seconds: float
+) -> dict[str, float]:
+    """Run the daemon; return, per sensor, wall clock minus the sensor's clock.
+
+    The simulated clock is anchored on a whole second, so its stamps trail the wall clock
+    by a constant fraction of a second; the difference maps a stamp to the wall instant
+    its sample was delivered at.
+    """
     daemon = Daemon(config, sources=sources, install_signals=False)
     task = asyncio.create_task(daemon.run(), name="daemon")
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(SETTLE_S / 2)
+    delta = {sid: time.time() - src.now() for sid, src in sources.items()}
+    await asyncio.sleep(seconds - SETTLE_S / 2)
     daemon.request_stop()
     await asyncio.wait_for(task, 20)
+    return delta
 
 
 def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
     detection = DetectionConfig(auto_calibration_s=10.0)
-    alerts = AlertConfig(forward_hold_s=HOLD_S, forward_cooldown_min=0.0)
+    # A 12-s cool-down: one alert per 9-s slouch, and every slouch (17 s apart) alerts.
+    alerts = AlertConfig(forward_hold_s=HOLD_S, forward_cooldown_min=0.2)
     with tempfile.TemporaryDirectory(prefix="postured-latency-") as tmp:
         work = Path(tmp)
         scen = work / "latency.toml"
@@ -124,7 +136,7 @@ def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
         sources = {s.id: SimSource(s, loops=1, max_payload=max_payload) for s in sensors}
         duration = SETTLE_S + 17.0 * episodes + 3.0
         try:
-            asyncio.run(_run_daemon(config, sources, duration))
+            delta = asyncio.run(_run_daemon(config, sources, duration))
             lines = sub.lines()
         finally:
             sub.close()
@@ -142,8 +154,10 @@ def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
         topic, _, body = payload.partition(" ")
         msg = json.loads(body)
         arrival = float(recv_s)
-        raised = dt.datetime.fromisoformat(msg["time"]).timestamp()
         sid = topic.split("/")[1]
+        # On the sensor's clock, and the wall instant that clock reading was delivered at.
+        raised = dt.datetime.fromisoformat(msg["time"]).timestamp()
+        raised_wall = raised + delta[sid]
         before = [c for c in conds[sid] if c <= raised + 2.0]
         # Only the first alert of each slouch: with no cool-down a held slouch repeats.
         if not before or (sid, before[-1]) in seen:
@@ -151,8 +165,8 @@ def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
         cond = before[-1]
         seen.add((sid, cond))
         detect.append((raised - cond) * 1000)
-        deliver.append((arrival - raised) * 1000)
-        total.append((arrival - cond) * 1000)
+        deliver.append((arrival - raised_wall) * 1000)
+        total.append((arrival - (cond + delta[sid])) * 1000)
     expected = sum(len(v) for v in conds.values())
 
     def stats(xs: list[float]) -> dict[str, float]:

@@ -53,16 +53,24 @@ def render(r: dict[str, Any]) -> str:
         ("Daemon CPU, 100 sensors", _n(_get(r, "live.sensors_100.cpu_percent"), ".1f", " %")),
         ("Daemon peak RSS, 1 sensor", _n(_get(r, "live.sensors_1.rss_mb"), ".0f", " MB")),
         (
-            "Alert latency to a subscriber, median / p99",
+            "Alert latency to a subscriber, median / p99 (rule met -> arrival)",
             f"{_n(_get(r, 'latency.median_ms'), '.0f')} / "
             f"{_n(_get(r, 'latency.p99_ms'), '.0f')} ms",
+        ),
+        (
+            "... from slouch onset + hold, p99 (incl. 1-s epoch decision)",
+            _n(_get(r, "latency.from_onset_plus_hold.p99_ms"), ".0f", " ms"),
+        ),
+        (
+            "... p99 with 39-sample (780 ms) notifications",
+            _n(_get(r, "latency.batched_244.p99_ms"), ".0f", " ms"),
         ),
         (
             "Forward head (simulator): precision / recall / F1",
             " / ".join(_n(fwd.get(k), ".3f") for k in ("precision", "recall", "f1")),
         ),
         (
-            "Forward head: detection latency p95 beyond the hold",
+            "Forward head: alert after the slouch began, p95 (hold 60 s)",
             _n(fwd.get("latency_p95_s"), ".1f", " s"),
         ),
         (
