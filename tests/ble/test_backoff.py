@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postured.ble.backoff import Backoff, RateLimitedLog
+from postured.backoff import Backoff, RateLimitedLog
 
 
 @given(

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from postured.backoff import Backoff
 from postured.core.events import AlertKind
-from postured.mqtt.backoff import Backoff
 from postured.mqtt.throttle import StateThrottle
 from postured.mqtt.topics import (
     STATS_CONTINUOUS,
@@ -25,17 +25,20 @@ from tests.mqtt.helpers import make_alert, make_state, make_stats
 
 @given(seed=st.integers(0, 2**32), lo=st.floats(0.05, 5), hi=st.floats(5, 600))
 def test_backoff_doubles_within_jitter_and_caps(seed: int, lo: float, hi: float) -> None:
-    b = Backoff(lo, hi, random.Random(seed))
+    b = Backoff(initial=lo, cap=hi, jitter=0.5, rng=random.Random(seed))
     for n in range(40):
         base = min(hi, lo * 2**n)
-        d = b.next_delay()
+        d = b.next()
         assert base / 2 <= d <= base
     b.reset()
-    assert lo / 2 <= b.next_delay() <= lo
+    assert lo / 2 <= b.next() <= lo
 
 
 def test_backoff_jitter_spreads_clients() -> None:
-    delays = {round(Backoff(1, 60, random.Random(s)).next_delay(), 6) for s in range(20)}
+    delays = {
+        round(Backoff(initial=1, cap=60, jitter=0.5, rng=random.Random(s)).next(), 6)
+        for s in range(20)
+    }
     assert len(delays) == 20
 
 

@@ -1,6 +1,6 @@
 """The BLE sensor link (bleak on BlueZ) and the ``postured scan`` command (docs/ble.md)."""
 
-from postured.ble.backoff import Backoff, RateLimitedLog
+from postured.backoff import Backoff, RateLimitedLog
 from postured.ble.link import BleSource, LinkTiming
 from postured.ble.scan import Found, scan
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from postured.ble.backoff import Backoff, RateLimitedLog
+from postured.backoff import Backoff, RateLimitedLog
 from postured.ble.radio import Advert, Connection, Radio
 from postured.errors import PacketError, SensorError
 from postured.protocol import (

@@ -27,8 +27,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from postured.backoff import Backoff
 from postured.errors import BrokerError, ConfigError
-from postured.mqtt.backoff import Backoff
 from postured.mqtt.config import MqttConfig
 
 log = logging.getLogger(__name__)
@@ -186,10 +186,12 @@ class MqttConnection:
         self._password = read_password(cfg, os.environ if environ is None else environ)
         self._tls = tls_context(cfg)
         self._connect_timeout_s = connect_timeout_s
+        # Delays drawn from [b/2, b]: wide jitter, since a power cut reconnects every client.
         self._backoff = Backoff(
-            cfg.reconnect_min_s,
-            max(cfg.reconnect_min_s, cfg.reconnect_max_s),
-            rng or random.Random(),
+            initial=cfg.reconnect_min_s,
+            cap=max(cfg.reconnect_min_s, cfg.reconnect_max_s),
+            jitter=0.5,
+            rng=rng or random.Random(),
         )
         self.protocol = cfg.protocol  # what the next attempt uses; may fall back to 3.1.1
         self._subs: dict[str, int] = {}
@@ -280,18 +282,18 @@ class MqttConnection:
             except BrokerError as e:
                 self.last_error = e
                 self.counters["failures"] += 1
-                delay = self._backoff.next_delay()
+                delay = self._backoff.next()
                 log.warning("MQTT: %s; retrying in %.1f s", e, delay)
                 await asyncio.sleep(delay)
                 continue
             except Exception as e:  # a paho surprise must not end reconnecting for good
                 self.last_error = BrokerError(f"unexpected error with {self._where}: {e!r}")
                 self.counters["failures"] += 1
-                delay = self._backoff.next_delay()
+                delay = self._backoff.next()
                 log.exception("MQTT: unexpected error; retrying in %.1f s", delay)
                 await asyncio.sleep(delay)
                 continue
-            delay = self._backoff.next_delay()
+            delay = self._backoff.next()
             log.warning(
                 "MQTT: lost the connection to %s; reconnecting in %.1f s", self._where, delay
             )

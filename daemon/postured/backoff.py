@@ -1,4 +1,5 @@
-"""Reconnect pacing and log rate limiting: pure, clock and randomness passed in."""
+"""Reconnect pacing and log rate limiting for the BLE and MQTT links: pure, with the
+clock and randomness passed in."""
 
 from __future__ import annotations
 
