@@ -1080,53 +1080,60 @@ class Detector:
     def _level(self, ignored: int) -> int:
         return 1 + min(ignored, 2) if self.acfg.escalate else 1
 
+    def _alert(
+        self,
+        kind: AlertKind,
+        t: float,
+        duration: float,
+        angle: float | None,
+        *,
+        repeat: bool,
+        level: int,
+    ) -> Alert:
+        """Build one alert with its stretch and message, and count it in today's stats."""
+        stretch = self._picker.pick(kind, repeat=repeat)
+        if self._stats is not None:
+            self._stats.add_alert(kind.value)
+        return Alert(
+            t=t,
+            id=self._new_id(),
+            kind=kind,
+            message=alert_message(kind, stretch, duration, angle),
+            stretch=stretch,
+            duration_s=round(duration, 1),
+            angle_deg=angle,
+            level=level,
+        )
+
     def _sit_alert(self, t: float, out: list[Event]) -> None:
-        repeat = self._bout_alerts > 0
-        stretch = self._picker.pick(AlertKind.LONG_SITTING, repeat=repeat)
-        duration = self._sitting_clock(t)
-        level = self._level(self._bout_alerts)
         out.append(
-            Alert(
-                t=t,
-                id=self._new_id(),
-                kind=AlertKind.LONG_SITTING,
-                message=alert_message(AlertKind.LONG_SITTING, stretch, duration, None),
-                stretch=stretch,
-                duration_s=round(duration, 1),
-                angle_deg=None,
-                level=level,
+            self._alert(
+                AlertKind.LONG_SITTING,
+                t,
+                self._sitting_clock(t),
+                None,
+                repeat=self._bout_alerts > 0,
+                level=self._level(self._bout_alerts),
             )
         )
         self._bout_alerts += 1
         self._last_sit_alert = t
-        if self._stats is not None:
-            self._stats.add_alert(AlertKind.LONG_SITTING.value)
 
     def _fwd_alert(self, t: float, out: list[Event]) -> None:
         assert self._fwd_since is not None
-        stretch = self._picker.pick(
-            AlertKind.FORWARD_HEAD, repeat=self._fwd_episode_alert is not None
-        )
-        duration = t - self._fwd_since
-        angle = _num(self._angle[1])
-        level = self._level(self._fwd_alerts_ignored)
         out.append(
-            Alert(
-                t=t,
-                id=self._new_id(),
-                kind=AlertKind.FORWARD_HEAD,
-                message=alert_message(AlertKind.FORWARD_HEAD, stretch, duration, angle),
-                stretch=stretch,
-                duration_s=round(duration, 1),
-                angle_deg=angle,
-                level=level,
+            self._alert(
+                AlertKind.FORWARD_HEAD,
+                t,
+                t - self._fwd_since,
+                _num(self._angle[1]),
+                repeat=self._fwd_episode_alert is not None,
+                level=self._level(self._fwd_alerts_ignored),
             )
         )
         self._fwd_episode_alert = t
         self._last_fwd_alert = t
         self._fwd_alerts_ignored += 1
-        if self._stats is not None:
-            self._stats.add_alert(AlertKind.FORWARD_HEAD.value)
 
     def _rollover(self, t: float) -> list[Event]:
         assert self._stats is not None
