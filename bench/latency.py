@@ -159,7 +159,7 @@ def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
         raised = dt.datetime.fromisoformat(msg["time"]).timestamp()
         raised_wall = raised + delta[sid]
         before = [c for c in conds[sid] if c <= raised + 2.0]
-        # Only the first alert of each slouch: with no cool-down a held slouch repeats.
+        # Only the first alert of each slouch counts, should a held slouch outlast the cool-down.
         if not before or (sid, before[-1]) in seen:
             continue
         cond = before[-1]
