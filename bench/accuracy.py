@@ -1,7 +1,7 @@
 """Detection accuracy: `postured eval` on the simulator, and the public real recordings.
 
 ``accuracy.sim`` is the eval table over the scenario library and seeded random days, both
-mounts, 25/50/100 Hz. ``accuracy.real`` is per data set and subject (postured.realdata),
+mounts, 25/50/100 Hz. ``accuracy.real`` is per data set and subject (postured.analysis.realdata),
 skipped with a message when ../shared/data is absent.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from postured import realdata
-from postured.config import Config
+from postured.analysis import realdata
+from postured.analysis.evaluate import evaluate, format_table
+from postured.config.loader import Config
 from postured.core.config import AlertConfig, DetectionConfig
-from postured.evaluate import evaluate, format_table
 
 
 def run(quick: bool) -> dict[str, Any]:

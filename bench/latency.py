@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from firmware_sim import load_scenario, simulate  # noqa: E402
-from postured.config import Config, ServiceConfig  # noqa: E402
+from postured.adapters.sim import SimSource  # noqa: E402
+from postured.config.loader import Config, ServiceConfig  # noqa: E402
+from postured.config.mqtt import MqttConfig  # noqa: E402
+from postured.config.sensors import SensorConfig  # noqa: E402
 from postured.core.config import AlertConfig, DetectionConfig  # noqa: E402
-from postured.mqtt.config import MqttConfig  # noqa: E402
-from postured.sensor_config import SensorConfig  # noqa: E402
-from postured.service import Daemon  # noqa: E402
-from postured.simsource import SimSource  # noqa: E402
+from postured.runtime.daemon import Daemon  # noqa: E402
 from tests.support.mosquitto import Mosquitto, Subscriber  # noqa: E402
 
 HOLD_S = 5.0

@@ -20,7 +20,7 @@ from firmware_sim.packets import stream_packets
 from firmware_sim.recording import truth_path, write_pieces
 from firmware_sim.scenario import Scenario, load_scenario, random_day, scenario_names
 from postured.errors import PosturedError
-from postured.protocol import ATT_PAYLOAD_244, RATES_HZ, SCALE_RANGES_G, decode_packet
+from postured.wire.protocol import ATT_PAYLOAD_244, RATES_HZ, SCALE_RANGES_G, decode_packet
 
 
 def _common(p: argparse.ArgumentParser) -> None:

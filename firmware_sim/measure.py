@@ -5,7 +5,7 @@ python -m firmware_sim.measure [--scenario workday] [--rate 50] [--sensors 1 10 
 
 ``whole`` is what a sensor cost before streaming: ``simulate`` for the whole scenario, then
 every packet listed. ``pieces`` runs the sensors side by side a piece at a time, as a daemon
-does, consuming each piece's packets (through ``postured.stream.PacketStream`` with
+does, consuming each piece's packets (through ``postured.wire.stream.PacketStream`` with
 ``--decode``). Each case runs twice in its own process: once for the peak resident memory
 (``ru_maxrss``), the CPU time and the time per simulated hour; once under ``tracemalloc``
 for the peak of memory Python and numpy allocate.
@@ -49,7 +49,7 @@ def _whole(scen: Scenario, sensors: int, rate: int, decode: bool) -> int:
 
 
 def _pieces(scen: Scenario, sensors: int, rate: int, chunk_s: float, decode: bool) -> int:
-    from postured.stream import PacketStream  # noqa: PLC0415 - only with --decode
+    from postured.wire.stream import PacketStream  # noqa: PLC0415 - only with --decode
 
     sims = [Simulation(scen, seed=k, rate_hz=rate) for k in range(sensors)]
     batches = [packet_batches(s.chunks(chunk_s)) for s in sims]
@@ -72,7 +72,7 @@ def _pieces(scen: Scenario, sensors: int, rate: int, chunk_s: float, decode: boo
 
 
 def _decode(sensor_id: str, pkts: Iterator[tuple[float, bytes]]) -> None:
-    from postured.stream import PacketStream  # noqa: PLC0415 - only with --decode
+    from postured.wire.stream import PacketStream  # noqa: PLC0415 - only with --decode
 
     stream = PacketStream(sensor_id)
     for t, data in pkts:

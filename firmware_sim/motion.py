@@ -27,7 +27,7 @@ import numpy.typing as npt
 from firmware_sim.recording import Recording, TruthEvent, TruthSegment, truth_at
 from firmware_sim.scenario import Scenario, ScenarioSegment
 from firmware_sim.signals import BandNoise, Index, Phase, SlowNoise, Smoother, hann
-from postured.protocol import RATES_HZ, SCALE_RANGES_G
+from postured.wire.protocol import RATES_HZ, SCALE_RANGES_G
 
 G: Final = 9.80665  # m/s^2 per g
 Array = npt.NDArray[np.float64]

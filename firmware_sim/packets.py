@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from firmware_sim.recording import Recording
-from postured.protocol import ATT_PAYLOAD_244, HEADER_SIZE, SAMPLE_SIZE, encode_packet
+from postured.wire.protocol import ATT_PAYLOAD_244, HEADER_SIZE, SAMPLE_SIZE, encode_packet
 
 
 def packets(

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from postured import __version__, cli, logsetup
-from postured.config import Config, from_mapping
+from postured import __version__
+from postured.app import cli, logsetup
+from postured.config.loader import Config, from_mapping
 from tests.support.mosquitto import Mosquitto, Subscriber, free_port
 
 ROOT = Path(__file__).resolve().parents[1]

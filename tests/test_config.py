@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postured import config as cfgmod
-from postured.config import Config, ConfigInvalid, documented_keys, load, render_defaults
+from postured.config import loader as cfgmod
+from postured.config.loader import Config, ConfigInvalid, documented_keys, load, render_defaults
 from postured.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from firmware_sim import load_scenario, simulate
-from postured import evaluate
-from postured.config import Config
+from postured.analysis import evaluate
+from postured.config.loader import Config
 from postured.core.config import AlertConfig, DetectionConfig
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from postured.errors import PacketError
-from postured.protocol import (
+from postured.wire.protocol import (
     ATT_PAYLOAD_244,
     ATT_PAYLOAD_DEFAULT,
     HEADER,

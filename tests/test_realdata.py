@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from postured import realdata
-from postured.config import Config
+from postured.analysis import realdata
+from postured.config.loader import Config
 
 pytestmark = pytest.mark.skipif(
     not (realdata.DATA / "to_replay.py").exists(),

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_sim import load_scenario, simulate, write_recording
-from postured import replay
-from postured.config import Config
+from postured.analysis import replay
+from postured.analysis.recording import read_csv
+from postured.config.loader import Config
 from postured.core import Calibration, Detector
 from postured.errors import RecordingError
-from postured.recording import read_csv
 
 
 def _args(*argv: str) -> argparse.Namespace:

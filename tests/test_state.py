@@ -18,15 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postured.core.events import DailyStats
-from postured.errors import StateError
-from postured.state import (
+from postured.adapters.state import (
     StateStore,
     atomic_write_json,
     read_json,
     resolve_state_dir,
     stats_from_dict,
 )
+from postured.core.events import DailyStats
+from postured.errors import StateError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,7 +62,7 @@ def test_corrupt_file_is_moved_aside(
 ) -> None:
     p = tmp_path / "stats-desk.json"
     p.write_bytes(content)
-    with caplog.at_level(logging.WARNING, "postured.state"):
+    with caplog.at_level(logging.WARNING, "postured.adapters.state"):
         assert read_json(p, []) == []
     assert not p.exists()
     aside = list(tmp_path.glob("stats-desk.json.corrupt-*"))
@@ -172,7 +172,7 @@ def test_open_removes_temp_files_left_by_a_crash(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import hashlib, json, sys
-    from postured.state import atomic_write_json
+    from postured.adapters.state import atomic_write_json
     path = sys.argv[1]
     n = 0
     while True:

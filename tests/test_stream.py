@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postured.protocol import encode_packet
-from postured.source import Gap, Malformed, Samples, SourceEvent
-from postured.stream import PacketStream
+from postured.ports.source import Gap, Malformed, Samples, SourceEvent
+from postured.wire.protocol import encode_packet
+from postured.wire.stream import PacketStream
 
 RATE = 50
 N = 10  # samples per packet

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from postured.systemd import (
+from postured.adapters.systemd import (
     MemoryNotifier,
     NullNotifier,
     SdNotifier,

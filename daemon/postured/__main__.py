@@ -1,5 +1,5 @@
 """``python -m postured``: the same as the ``postured`` command."""
 
-from postured.cli import main
+from postured.app.cli import main
 
 raise SystemExit(main())

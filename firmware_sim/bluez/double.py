@@ -36,7 +36,7 @@ from firmware_sim.bluez.sensor import (
     service_path,
 )
 from postured.errors import PacketError
-from postured.protocol import (
+from postured.wire.protocol import (
     SERVICE_UUID,
     Opcode,
     decode_control,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from postured.protocol import (
+from postured.wire.protocol import (
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
     CONTROL_CHAR_UUID,

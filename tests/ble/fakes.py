@@ -1,4 +1,4 @@
-"""An in-memory :class:`postured.ble.radio.Radio` for fast tests of the link's logic."""
+"""An in-memory :class:`postured.adapters.ble.radio.Radio` for fast tests of the link's logic."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from postured.ble.radio import Advert, Notify
+from postured.adapters.ble.radio import Advert, Notify
 from postured.errors import SensorError
-from postured.protocol import (
+from postured.wire.protocol import (
     BATTERY_LEVEL_UUID,
     CONTROL_CHAR_UUID,
     DATA_CHAR_UUID,

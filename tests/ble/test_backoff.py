@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postured.backoff import Backoff, RateLimitedLog
+from postured.adapters.backoff import Backoff, RateLimitedLog
 
 
 @given(

@@ -14,10 +14,10 @@ from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
 from firmware_sim.bluez import BluezDouble, PrivateBus, SimSensor, sensor_address, sensor_name
-from postured.ble import BleSource, LinkTiming, scan
-from postured.protocol import SERVICE_UUID
-from postured.sensor_config import SensorConfig
-from postured.source import LinkUp, Samples
+from postured.adapters.ble import BleSource, LinkTiming, scan
+from postured.config.sensors import SensorConfig
+from postured.ports.source import LinkUp, Samples
+from postured.wire.protocol import SERVICE_UUID
 from tests.ble.conftest import StartDouble
 
 pytestmark = pytest.mark.ble

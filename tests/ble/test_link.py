@@ -11,10 +11,19 @@ import pytest
 
 from firmware_sim.bluez import PrivateBus
 from firmware_sim.bluez.control import DoubleControl
-from postured.ble import BleSource, LinkTiming
-from postured.protocol import Opcode, VibratePattern, decode_control
-from postured.sensor_config import SensorConfig
-from postured.source import Battery, Gap, LinkDown, LinkUp, Malformed, Rssi, Samples, SourceEvent
+from postured.adapters.ble import BleSource, LinkTiming
+from postured.config.sensors import SensorConfig
+from postured.ports.source import (
+    Battery,
+    Gap,
+    LinkDown,
+    LinkUp,
+    Malformed,
+    Rssi,
+    Samples,
+    SourceEvent,
+)
+from postured.wire.protocol import Opcode, VibratePattern, decode_control
 from tests.ble.conftest import StartDouble
 
 pytestmark = pytest.mark.ble
@@ -194,12 +203,12 @@ async def test_absent_at_start_retries_without_crashing(
     start_double: StartDouble, caplog: pytest.LogCaptureFixture
 ) -> None:
     src = BleSource(cfg(ble_name="PostureClip"), timing=FAST)
-    caplog.set_level("WARNING", logger="postured.ble")
+    caplog.set_level("WARNING", logger="postured.adapters.ble")
     async with Collector(src) as c:
         # no BlueZ on the bus at all: every scan fails at once, paced by the backoff
         await asyncio.sleep(2.0)
         assert c.events == []
-        warnings = [r for r in caplog.records if r.name.startswith("postured.ble")]
+        warnings = [r for r in caplog.records if r.name.startswith("postured.adapters.ble")]
         d = start_double(1)
         await c.wait_for(lambda c: c.n_samples() >= 25)
     assert c.of(LinkUp)[0].address == d.addresses[0]

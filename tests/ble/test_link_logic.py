@@ -11,17 +11,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postured.ble import Backoff, BleSource, LinkTiming
-from postured.ble.radio import Advert
-from postured.protocol import (
+from postured.adapters.ble import Backoff, BleSource, LinkTiming
+from postured.adapters.ble.radio import Advert
+from postured.config.sensors import SensorConfig
+from postured.ports.source import (
+    Battery,
+    Gap,
+    LinkDown,
+    LinkUp,
+    Malformed,
+    Rssi,
+    Samples,
+    SourceEvent,
+)
+from postured.wire.protocol import (
     CONTROL_CHAR_UUID,
     DATA_CHAR_UUID,
     Opcode,
     VibratePattern,
     decode_control,
 )
-from postured.sensor_config import SensorConfig
-from postured.source import Battery, Gap, LinkDown, LinkUp, Malformed, Rssi, Samples, SourceEvent
 from tests.ble.fakes import MemoryConnection, MemoryRadio, packet
 
 ADDR = "C0:FF:EE:00:00:01"
@@ -140,7 +149,7 @@ async def test_absent_sensor_is_looked_for_again_and_again_with_backoff() -> Non
 async def test_disconnect_then_reconnect_then_silence_trips_the_watchdog(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level("WARNING", logger="postured.ble")
+    caplog.set_level("WARNING", logger="postured.adapters.ble")
     radio = MemoryRadio()
     radio.show(SENSOR)
     src = source(radio, address=ADDR)

@@ -9,13 +9,13 @@ import contextlib
 import pytest
 
 from firmware_sim.bluez.control import DoubleControl
-from postured.ble import BleSource, LinkTiming, scan
-from postured.ble.scan import EX_UNAVAILABLE, add_parser, run
-from postured.ble.scanner import shared_scanner
-from postured.config import Config
+from postured.adapters.ble import BleSource, LinkTiming, scan
+from postured.adapters.ble.scan import EX_UNAVAILABLE, add_parser, run
+from postured.adapters.ble.scanner import shared_scanner
+from postured.config.loader import Config
+from postured.config.sensors import SensorConfig
 from postured.errors import SensorError
-from postured.sensor_config import SensorConfig
-from postured.source import LinkUp
+from postured.ports.source import LinkUp
 from tests.ble.conftest import StartDouble
 
 pytestmark = pytest.mark.ble

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_sim import load_scenario, simulate
+from postured.analysis.realdata import DATA, DataMissing, convert
+from postured.analysis.recording import read_csv
 from postured.core import Detector
 from postured.core.clock import QuietHours
 from postured.core.config import AlertConfig, DetectionConfig
 from postured.core.events import Event, SittingEnded, SittingStarted
-from postured.realdata import DATA, DataMissing, convert
-from postured.recording import read_csv
 from tests.core.conftest import make_detector, of
 from tests.core.invariants import violations
 from tests.core.synth import Seg, make

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from postured.config import Config
+from postured.config.dashboard import DashboardConfig
+from postured.config.loader import Config
+from postured.config.mqtt import MqttConfig
+from postured.config.sensors import SensorConfig
 from postured.core.config import AlertConfig, DetectionConfig
 from postured.dashboard.bus import MemoryBus, Message
-from postured.dashboard.config import DashboardConfig
 from postured.dashboard.server import Dashboard
-from postured.mqtt.config import MqttConfig
-from postured.sensor_config import SensorConfig
 
 
 def make_config(**dashboard: object) -> Config:

@@ -11,10 +11,10 @@ from contextlib import AbstractAsyncContextManager
 
 from aiohttp.test_utils import TestServer
 
-from postured.config import Config
+from postured.adapters.mqtt.connection import MqttConnection
+from postured.config.loader import Config
 from postured.dashboard.mqtt_bus import ConnectionBus, client_id, running
 from postured.dashboard.server import Dashboard
-from postured.mqtt.connection import MqttConnection
 
 Opener = Callable[[Config], AbstractAsyncContextManager[str]]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from postured.config.dashboard import DashboardConfig
 from postured.dashboard import access
-from postured.dashboard.config import DashboardConfig
 from postured.errors import ConfigError
 
 TOKEN = "0123456789abcdef0123"  # noqa: S105 - a test value, not a secret

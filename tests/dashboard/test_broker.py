@@ -11,9 +11,9 @@ import time
 import pytest
 from aiohttp import ClientSession
 
-from postured.config import Config
+from postured.config.loader import Config
+from postured.config.mqtt import MqttConfig
 from postured.dashboard.mqtt_bus import running
-from postured.mqtt.config import MqttConfig
 from tests.dashboard import samples
 from tests.dashboard.conftest import make_config
 from tests.dashboard.live import reading

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
-from postured.config import Config
+from postured.config.loader import Config
+from postured.config.mqtt import MqttConfig
 from postured.core.events import AlertKind, Posture
-from postured.mqtt.config import MqttConfig
 from tests.dashboard import samples
 from tests.dashboard.conftest import make_config
 from tests.dashboard.live import on_loopback, threaded

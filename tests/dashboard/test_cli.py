@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from postured.cli import main
+from postured.app.cli import main
 from tests.support.mosquitto import free_port
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from postured.config import ServiceConfig
+from postured.config.loader import ServiceConfig
+from postured.config.mqtt import MqttConfig
+from postured.config.sensors import SensorConfig
 from postured.dashboard.mqtt_bus import running
-from postured.mqtt.config import MqttConfig
-from postured.sensor_config import SensorConfig
-from postured.service import Daemon
+from postured.runtime.daemon import Daemon
 from tests.dashboard.conftest import make_config
 from tests.dashboard.live import reading
 from tests.dashboard.test_server import read_until

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from postured.config.mqtt import MqttConfig
+from postured.config.sensors import SensorConfig
 from postured.core.events import (
     Activity,
     Alert,
@@ -18,9 +20,7 @@ from postured.core.events import (
     Stretch,
 )
 from postured.errors import CommandError
-from postured.mqtt.config import MqttConfig
-from postured.sensor_config import SensorConfig
-from postured.sink import Command
+from postured.ports.sink import Command
 
 STRETCH = Stretch(
     id="chest_opener",

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from postured.adapters.mqtt.bridge import OUTBOX_FILE, MqttBridge
+from postured.config.mqtt import MqttConfig
+from postured.config.sensors import SensorConfig
 from postured.core.events import Posture, PostureChanged
-from postured.mqtt.bridge import OUTBOX_FILE, MqttBridge
-from postured.mqtt.config import MqttConfig
-from postured.sensor_config import SensorConfig
 from tests.mqtt.helpers import (
     SENSORS,
     Recorder,
@@ -393,9 +393,9 @@ WILL_SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from postured.mqtt.bridge import MqttBridge
-    from postured.mqtt.config import MqttConfig
-    from postured.sensor_config import SensorConfig
+    from postured.adapters.mqtt.bridge import MqttBridge
+    from postured.config.mqtt import MqttConfig
+    from postured.config.sensors import SensorConfig
 
     async def no_commands(cmd):
         return {}

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from postured.adapters.mqtt.bridge import MqttBridge
+from postured.adapters.mqtt.connection import Message
+from postured.adapters.mqtt.memory import MemoryBroker, MemoryTransport
 from postured.core.events import Posture
-from postured.mqtt.bridge import MqttBridge
-from postured.mqtt.connection import Message
-from postured.mqtt.memory import MemoryBroker, MemoryTransport
-from postured.sink import Command
+from postured.ports.sink import Command
 from tests.mqtt.helpers import SENSORS, Recorder, fast_config, make_alert, make_state, until
 
 Opener = Callable[..., AbstractAsyncContextManager[MqttBridge]]

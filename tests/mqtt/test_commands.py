@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postured.mqtt.commands import (
+from postured.adapters.mqtt.commands import (
     MAX_COMMAND_BYTES,
     InvalidCommand,
     parse_command,
     reply_payload,
 )
-from postured.sink import COMMANDS, Command
+from postured.ports.sink import COMMANDS, Command
 
 names = st.sampled_from(COMMANDS)
 request_ids = st.text(

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from postured.errors import BrokerError, ConfigError
-from postured.mqtt.connection import (
+from postured.adapters.mqtt.connection import (
     Message,
     MqttConnection,
     NotConnectedError,
     is_loopback,
     read_password,
 )
+from postured.errors import BrokerError, ConfigError
 from tests.mqtt.helpers import fast_config, until
 from tests.mqtt.tls import make_certs
 from tests.support.mosquitto import Mosquitto, running_broker
@@ -222,7 +222,7 @@ async def test_tls_with_an_unknown_ca_fails_verification(
 async def test_falls_back_to_311_when_the_broker_refuses_mqtt_5(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from postured.embedded_broker import EmbeddedBroker  # noqa: PLC0415 - amqtt is heavy
+    from postured.app.embedded_broker import EmbeddedBroker  # noqa: PLC0415 - amqtt is heavy
 
     async with EmbeddedBroker() as broker:
         cfg = fast_config(broker.port)

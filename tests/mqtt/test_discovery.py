@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from postured.adapters.mqtt import discovery
+from postured.adapters.mqtt.commands import parse_command
+from postured.adapters.mqtt.topics import Topics
+from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, Posture
-from postured.mqtt import discovery
-from postured.mqtt.commands import parse_command
-from postured.mqtt.topics import Topics
-from postured.sensor_config import SensorConfig
 from tests.mqtt.helpers import fast_config
 
 CFG = fast_config(1883, base_topic="home/posture", discovery_prefix="ha", state_interval_s=20.0)

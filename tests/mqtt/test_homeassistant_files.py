@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from postured.mqtt import discovery
-from postured.sensor_config import SensorConfig
+from postured.adapters.mqtt import discovery
+from postured.config.sensors import SensorConfig
 from tests.mqtt.helpers import fast_config
 
 HA_DIR = Path(__file__).parents[2] / "config" / "homeassistant"

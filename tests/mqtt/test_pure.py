@@ -9,10 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postured.backoff import Backoff
-from postured.core.events import AlertKind
-from postured.mqtt.throttle import StateThrottle
-from postured.mqtt.topics import (
+from postured.adapters.backoff import Backoff
+from postured.adapters.mqtt.throttle import StateThrottle
+from postured.adapters.mqtt.topics import (
     STATS_CONTINUOUS,
     Topics,
     alert_payload,
@@ -20,6 +19,7 @@ from postured.mqtt.topics import (
     significant,
     state_payload,
 )
+from postured.core.events import AlertKind
 from tests.mqtt.helpers import make_alert, make_state, make_stats
 
 

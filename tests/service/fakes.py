@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from postured.config import Config
+from postured.config.loader import Config
+from postured.config.sensors import SensorConfig
 from postured.core.events import (
     Activity,
     Alert,
@@ -24,10 +25,9 @@ from postured.core.events import (
     SensorState,
     Stretch,
 )
-from postured.protocol import VibratePattern
-from postured.sensor_config import SensorConfig
-from postured.sink import CommandHandler, MemorySink
-from postured.source import Samples, SourceEvent
+from postured.ports.sink import CommandHandler, MemorySink
+from postured.ports.source import Samples, SourceEvent
+from postured.wire.protocol import VibratePattern
 
 STRETCH = Stretch("chest_opener", "Chest opener", "chest", ("Clasp hands", "Lift"), "opens it")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.bluez import DoubleControl, private_bus, sensor_address, write_bluetoothctl_stub
-from postured.protocol import Opcode, VibratePattern, decode_control
+from postured.wire.protocol import Opcode, VibratePattern, decode_control
 from tests.service.procs import running
 from tests.support.mosquitto import Mosquitto, Subscriber
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from postured.config import Config
+from postured.app.demo import Console, ConsoleSink, add_parser, demo_config, use_embedded
+from postured.app.embedded_broker import EmbeddedBroker, broker_answers
+from postured.config.loader import Config
+from postured.config.mqtt import MqttConfig
 from postured.core.events import AlertKind, Posture
-from postured.demo import Console, ConsoleSink, add_parser, demo_config, use_embedded
-from postured.embedded_broker import EmbeddedBroker, broker_answers
-from postured.mqtt.config import MqttConfig
-from postured.sink import MemorySink
+from postured.ports.sink import MemorySink
 from tests.service.fakes import ScriptedDetector, alert
 from tests.support.mosquitto import Mosquitto
 

@@ -13,18 +13,18 @@ from typing import Any
 
 import pytest
 
-from postured.config import Config, ServiceConfig, load
+from postured.adapters.sim import SimSource
+from postured.adapters.state import StateStore
+from postured.adapters.systemd import MemoryNotifier
+from postured.config.loader import Config, ServiceConfig, load
+from postured.config.mqtt import MqttConfig
+from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, DailyStats, Posture, PostureChanged, SensorState
 from postured.errors import CommandError, SensorError
-from postured.mqtt.config import MqttConfig
-from postured.protocol import VibratePattern
-from postured.sensor_config import SensorConfig
-from postured.service import Daemon
-from postured.simsource import SimSource
-from postured.sink import Command, MemorySink
-from postured.source import Gap, LinkDown, LinkUp, Malformed
-from postured.state import StateStore
-from postured.systemd import MemoryNotifier
+from postured.ports.sink import Command, MemorySink
+from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
+from postured.runtime.daemon import Daemon
+from postured.wire.protocol import VibratePattern
 from tests.service.fakes import ConnectedSink, Factories, QueueSource, alert, samples
 
 

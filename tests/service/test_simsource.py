@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import firmware_sim
+from postured.adapters.sim import SimSource, merge_samples
+from postured.config.sensors import SensorConfig
 from postured.errors import ConfigError
-from postured.protocol import ATT_PAYLOAD_DEFAULT, VibratePattern
-from postured.sensor_config import SensorConfig
-from postured.simsource import SimSource, merge_samples
-from postured.source import Gap, LinkUp, Malformed, Samples, SourceEvent
+from postured.ports.source import Gap, LinkUp, Malformed, Samples, SourceEvent
+from postured.wire.protocol import ATT_PAYLOAD_DEFAULT, VibratePattern
 
 ANCHOR = 1_700_000_000.0
 

@@ -16,9 +16,9 @@ from firmware_sim import (
     simulate,
     stream_packets,
 )
-from postured.protocol import decode_packet
-from postured.source import Gap, Samples
-from postured.stream import PacketStream
+from postured.ports.source import Gap, Samples
+from postured.wire.protocol import decode_packet
+from postured.wire.stream import PacketStream
 
 
 @pytest.fixture(scope="module")

@@ -33,8 +33,8 @@ from firmware_sim import (
     write_recording,
 )
 from firmware_sim.scenario import SITTING_ACTIVITIES, SITTING_POSTURES
-from postured.source import Samples
-from postured.stream import PacketStream
+from postured.ports.source import Samples
+from postured.wire.stream import PacketStream
 
 # (posture, activity) pairs a scenario allows, so random scenarios cover every component.
 PAIRS = (

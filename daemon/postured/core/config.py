@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postured.settings import setting
+from postured.config.settings import setting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

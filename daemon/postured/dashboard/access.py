@@ -12,8 +12,8 @@ from pathlib import Path
 
 from yarl import URL
 
-from postured.config import is_loopback as config_is_loopback
-from postured.dashboard.config import DashboardConfig
+from postured.config.dashboard import DashboardConfig
+from postured.config.loader import is_loopback as config_is_loopback
 from postured.errors import ConfigError
 
 COOKIE = "postured_dashboard"

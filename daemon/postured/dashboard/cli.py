@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from postured.config import Config
+from postured.config.loader import Config
 from postured.dashboard.mqtt_bus import running
 
 

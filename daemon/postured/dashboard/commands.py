@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from postured.config.sensors import ID_PATTERN
 from postured.errors import CommandError
-from postured.sensor_config import ID_PATTERN
-from postured.sink import COMMANDS
+from postured.ports.sink import COMMANDS
 
 _ID = re.compile(ID_PATTERN)
 SNOOZE_MINUTES = (1, 240)

@@ -7,10 +7,10 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 
-from postured.config import Config
+from postured.adapters.mqtt.connection import MqttConnection, default_client_id
+from postured.config.loader import Config
 from postured.dashboard.bus import Message
 from postured.dashboard.server import Dashboard
-from postured.mqtt.connection import MqttConnection, default_client_id
 
 
 class ConnectionBus:

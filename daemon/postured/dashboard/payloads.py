@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from postured.config.sensors import ID_PATTERN
 from postured.errors import PosturedError
-from postured.sensor_config import ID_PATTERN
 
 MAX_PAYLOAD = 64 * 1024
 MAX_TEXT = 2000

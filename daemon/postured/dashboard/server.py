@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from postured.config import Config
+from postured.config.loader import Config
 from postured.dashboard import access, commands, payloads
 from postured.dashboard.bus import MessageBus
 from postured.dashboard.model import DashboardModel, Update

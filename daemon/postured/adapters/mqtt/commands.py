@@ -1,0 +1,106 @@
+"""Validation of command payloads and the JSON of their replies (pure)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from postured.errors import CommandError
+from postured.ports.sink import COMMANDS, Command
+
+MAX_COMMAND_BYTES = 1024
+SNOOZE_MIN, SNOOZE_MAX = 1, 240
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
+_FIELDS: Mapping[str, frozenset[str]] = {
+    "calibrate": frozenset({"request_id"}),
+    "snooze": frozenset({"request_id", "minutes"}),
+    "pause": frozenset({"request_id", "paused"}),
+    "resume": frozenset({"request_id"}),
+}
+
+
+class InvalidCommand(CommandError):
+    """A command payload that breaks the schema; ``request_id`` when one could be read."""
+
+    def __init__(self, reason: str, request_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.request_id = request_id
+
+
+def _request_id(data: Mapping[str, Any]) -> str | None:
+    rid = data.get("request_id")
+    return rid if isinstance(rid, str) and _REQUEST_ID.match(rid) else None
+
+
+def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
+    """A validated :class:`Command`, or :class:`InvalidCommand` saying what is wrong.
+
+    The payload is a JSON object (``{}`` for no arguments): ``request_id`` (1-64 printable ASCII
+    characters) for any command, ``minutes`` (integer 1-240) for snooze, and ``paused``
+    (boolean, default true) for pause, where false means resume.
+    """
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise InvalidCommand(
+            f"payload is {len(payload)} bytes; commands are at most {MAX_COMMAND_BYTES}"
+        )
+    data: Any = None
+    bad_json: str | None = None
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        bad_json = f"payload is not UTF-8 JSON ({e})"
+    if name not in COMMANDS:
+        raise InvalidCommand(
+            f"unknown command {name!r}; known: {', '.join(COMMANDS)}",
+            _request_id(data) if isinstance(data, dict) else None,
+        )
+    if bad_json is not None:
+        raise InvalidCommand(bad_json)
+    if not isinstance(data, dict):
+        raise InvalidCommand('payload must be a JSON object, e.g. {} or {"minutes": 30}')
+    rid = _request_id(data)
+    if "request_id" in data and rid is None:
+        raise InvalidCommand("request_id must be 1-64 printable ASCII characters")
+    unknown = sorted(set(data) - _FIELDS[name])
+    if unknown:
+        raise InvalidCommand(
+            f"unknown field(s) {', '.join(map(repr, unknown))} for {name}; allowed: "
+            + ", ".join(sorted(_FIELDS[name])),
+            rid,
+        )
+    minutes: int | None = None
+    if name == "snooze":
+        m = data.get("minutes")
+        if isinstance(m, bool) or not isinstance(m, int) or not SNOOZE_MIN <= m <= SNOOZE_MAX:
+            raise InvalidCommand(
+                f'snooze needs "minutes": an integer from {SNOOZE_MIN} to {SNOOZE_MAX}', rid
+            )
+        minutes = m
+    if name == "pause":
+        paused = data.get("paused", True)
+        if not isinstance(paused, bool):
+            raise InvalidCommand('"paused" must be true or false', rid)
+        if not paused:
+            name = "resume"
+    return Command(sensor_id=sensor_id, name=name, minutes=minutes, request_id=rid)
+
+
+def reply_payload(
+    command: str,
+    *,
+    ok: bool,
+    request_id: str | None = None,
+    error: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``{ok, command, request_id?, error?, ...}``; extra fields never override these."""
+    out: dict[str, Any] = dict(extra or {})
+    out["ok"] = ok
+    out["command"] = command
+    if request_id is not None:
+        out["request_id"] = request_id
+    if error is not None:
+        out["error"] = error
+    return out

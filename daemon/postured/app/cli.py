@@ -1,0 +1,368 @@
+"""The ``postured`` command (also ``python -m postured``).
+
+Each subcommand lives in its own module with ``add_parser(subparsers)``, which sets
+``handler=run`` where ``run(args, config) -> int``. This module loads the configuration
+once, sets up logging once and calls the handler; a :class:`ConfigError` anywhere ends the
+process with status 78 (EX_CONFIG), as systemd's ``RestartPreventExitStatus=`` expects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from postured import __version__
+from postured.adapters.ble.scan import add_parser as add_scan_parser
+from postured.analysis import evaluate, replay
+from postured.app import demo, logsetup, run
+from postured.config import loader as configmod
+from postured.config.loader import Config, ConfigInvalid
+from postured.dashboard.cli import add_parser as add_dashboard_parser
+from postured.errors import BrokerError, ConfigError, PosturedError
+
+log = logging.getLogger(__name__)
+
+EX_OK = 0
+EX_FAILURE = 1
+EX_USAGE = 2
+EX_UNAVAILABLE = 69  # the broker or the daemon did not answer
+EX_CONFIG = 78
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+#: Each subcommand module's ``add_parser``, in the order ``postured --help`` lists them.
+SUBCOMMANDS: tuple[Callable[[Any], object], ...] = (
+    run.add_parser,
+    demo.add_parser,  # demo
+    replay.add_parser,  # replay
+    evaluate.add_parser,  # eval
+    add_scan_parser,  # scan
+    add_dashboard_parser,  # dashboard
+)
+
+#: An example for commands whose own help shows none (shown as the help's epilog).
+EXAMPLES = {
+    "run": "postured run -c /etc/postured/postured.toml",
+    "demo": "postured demo",
+    "replay": "postured replay recording.csv > events.jsonl",
+    "eval": "postured eval --days 3 --rates 50 --json eval.json",
+    "scan": "postured scan --timeout 10",
+    "dashboard": "postured dashboard --port 8765  (then open http://127.0.0.1:8765/)",
+}
+
+DESCRIPTION = """\
+Reads a clip-on BLE posture sensor, notices long sitting and forward-head posture, and
+publishes MQTT alerts (with a stretch to do) for Home Assistant and the local dashboard."""
+
+EPILOG = """\
+configuration:
+  -c FILE, else $CONFIGURATION_DIRECTORY/postured.toml (under systemd), else
+  ~/.config/postured/postured.toml, else the built-in defaults.
+  `postured check-config --defaults` prints every key with its default.
+
+examples:
+  postured demo                        the simulator, alerts within a minute
+  postured run -c config/postured.toml the daemon, in the foreground
+  postured check-config /etc/postured/postured.toml
+  postured calibrate desk              sit upright and hold still for a few seconds
+  postured <command> --help            more about one command
+
+exit status: 0 ok, 1 failure, 2 usage, 69 broker or daemon unavailable, 78 bad config"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="postured",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"postured {__version__}")
+    parser.add_argument(
+        "-c", "--config", metavar="FILE", help="configuration file (TOML); see below"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debug messages (overrides log_level)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    parser.set_defaults(handler=None, load_config=True)
+    sub = parser.add_subparsers(title="commands", metavar="<command>")
+    for add_parser in SUBCOMMANDS:
+        add_parser(sub)
+    _add_check_config(sub)
+    _add_daemon_commands(sub)
+    for name, p in subcommands(parser).items():
+        if "example" not in (p.description or "") + (p.epilog or "") and name in EXAMPLES:
+            p.epilog = f"example: {EXAMPLES[name]}"
+    return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each subcommand's parser by name (for help checks and documentation)."""
+    for action in parser._actions:  # argparse offers no public accessor
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``postured``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.handler is None:
+        parser.print_help(sys.stderr)
+        return EX_USAGE
+    try:
+        config = load_config(args.config) if args.load_config else Config()
+    except ConfigError as e:
+        return report_config_error(e)
+    level = "debug" if args.verbose else "warning" if args.quiet else config.service.log_level
+    logsetup.setup(level)
+    if config.source_path:
+        log.debug("configuration from %s", config.source_path)
+    handler: Handler = args.handler
+    try:
+        return int(handler(args, config))
+    except ConfigError as e:
+        return report_config_error(e)
+    except KeyboardInterrupt:
+        return 130
+    except PosturedError as e:
+        error(f"postured: {e}")
+        return EX_UNAVAILABLE if isinstance(e, BrokerError) else EX_FAILURE
+
+
+def load_config(path: str | None) -> Config:
+    """The file given with ``-c``, else the default location, else the defaults."""
+    if path is not None:
+        return configmod.load(path)
+    found = configmod.default_path()
+    return configmod.load(found) if found is not None else Config()
+
+
+def error(text: str, *, priority: int = 3) -> None:
+    """A message for the user on stderr; with the journal's priority prefix under systemd."""
+    prefix = f"<{priority}>" if logsetup.journal_stream(sys.stderr) else ""
+    print(f"{prefix}{text}", file=sys.stderr, flush=True)
+
+
+def report_config_error(e: ConfigError) -> int:
+    problems = e.problems if isinstance(e, ConfigInvalid) else (e,)
+    for p in problems:
+        error(f"postured: configuration error: {p}")
+    if any(p.key for p in problems):
+        error(
+            "postured: `postured check-config --defaults` lists every key, its default "
+            "and what it accepts",
+            priority=6,
+        )
+    return EX_CONFIG
+
+
+# -- check-config ------------------------------------------------------------------------
+
+
+def _add_check_config(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "check-config",
+        help="validate a configuration file and exit (78 when invalid)",
+        description=(
+            "Validate a configuration file without starting anything: unknown keys, wrong "
+            "types, out-of-range values and contradictions are reported with the key and "
+            "what was expected, and the exit status is 78 (EX_CONFIG).\n\n"
+            "examples:\n"
+            "  postured check-config /etc/postured/postured.toml\n"
+            "  postured -c ~/.config/postured/postured.toml check-config\n"
+            "  postured check-config --defaults > postured.toml   # every key, documented"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", nargs="?", help="the file to check (default: as for -c)")
+    p.add_argument(
+        "--defaults",
+        action="store_true",
+        help="print every key with its default and help, as TOML, and exit",
+    )
+    p.set_defaults(handler=check_config, load_config=False)
+
+
+def check_config(args: argparse.Namespace, _config: Config) -> int:
+    if args.defaults:
+        sys.stdout.write(configmod.render_defaults())
+        return EX_OK
+    path = args.file or args.config
+    if path is None and (path := configmod.default_path()) is None:
+        print("no configuration file found; the built-in defaults are valid")
+        return EX_OK
+    config = configmod.load(path)
+    sensors = ", ".join(f"{s.id} ({s.source})" for s in config.sensors) or "none"
+    print(f"{config.source_path}: OK; sensors: {sensors}; broker {_broker(config)}")
+    return EX_OK
+
+
+def _broker(config: Config) -> str:
+    m = config.mqtt
+    return f"{'mqtts' if m.tls else 'mqtt'}://{m.host}:{m.port}/{m.base_topic}"
+
+
+# -- commands for the running daemon (over MQTT) -----------------------------------------
+
+
+def _add_daemon_commands(sub: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c", "--config", metavar="FILE", default=argparse.SUPPRESS, help="configuration file"
+    )
+    common.add_argument("sensor", metavar="SENSOR", help="the sensor's id ([[sensors]] id)")
+    common.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds to wait for the daemon's reply (default: enough for the command)",
+    )
+    where = (
+        "The command goes to the running daemon over MQTT (<base_topic>/<SENSOR>/cmd/...), "
+        "on the broker named in the configuration; it fails with status 69 when no daemon "
+        "answers."
+    )
+    p = sub.add_parser(
+        "calibrate",
+        parents=[common],
+        help="recalibrate a sensor's neutral posture (sit upright, hold still)",
+        description=(
+            "Sit upright as you mean to, then run this and hold still for a few seconds "
+            "(detection.calibration_hold_s): that posture becomes the sensor's neutral.\n\n"
+            f"{where}\n\nexample:\n  postured calibrate desk"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(handler=daemon_command, command="calibrate")
+    p = sub.add_parser(
+        "snooze",
+        parents=[common],
+        help="no alerts from a sensor for a while",
+        description=f"Silence a sensor's alerts for MINUTES.\n\n{where}\n\n"
+        "example:\n  postured snooze desk 30",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("minutes", type=int, nargs="?", default=30, help="1 to 240 (default 30)")
+    p.set_defaults(handler=daemon_command, command="snooze")
+    for name, text in (
+        ("pause", "pause a sensor's alerts until resumed"),
+        ("resume", "resume a paused or snoozed sensor's alerts"),
+    ):
+        p = sub.add_parser(
+            name,
+            parents=[common],
+            help=text,
+            description=f"{text.capitalize()}.\n\n{where}\n\nexample:\n  postured {name} desk",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(handler=daemon_command, command=name)
+
+
+def daemon_command(args: argparse.Namespace, config: Config) -> int:
+    sensor: str = args.sensor
+    known = [s.id for s in config.sensors]
+    if known and sensor not in known:
+        error(
+            f"postured: no sensor {sensor!r} in {config.source_path or 'the configuration'}; "
+            f"configured: {', '.join(known)}"
+        )
+        return EX_USAGE
+    payload: dict[str, Any] = {"request_id": uuid.uuid4().hex}
+    if args.command == "snooze":
+        if not 1 <= args.minutes <= 240:
+            error("postured: snooze takes 1 to 240 minutes")
+            return EX_USAGE
+        payload["minutes"] = args.minutes
+    timeout = args.timeout
+    if timeout is None:
+        hold = config.detection.calibration_hold_s
+        timeout = 10.0 + (3 * hold if args.command == "calibrate" else 0.0)
+    if args.command == "calibrate":
+        print(
+            f"Calibrating {sensor}: sit upright and hold still for "
+            f"{config.detection.calibration_hold_s:g} s...",
+            flush=True,
+        )
+    if not args.verbose:
+        # Connection chatter is not news for a one-shot command.
+        logging.getLogger("postured.adapters.mqtt").setLevel(logging.WARNING)
+    reply = asyncio.run(request(config, sensor, args.command, payload, timeout))
+    if not reply.get("ok"):
+        error(f"postured: {sensor}: {args.command} refused: {reply.get('error')}")
+        return EX_FAILURE
+    print(f"{sensor}: {args.command} done")
+    state = reply.get("state")
+    if isinstance(state, dict):
+        posture, calibrated = state.get("posture"), state.get("calibrated")
+        print(f"  posture {posture}, calibrated {str(calibrated).lower()}")
+    return EX_OK
+
+
+async def request(
+    config: Config, sensor: str, command: str, payload: dict[str, Any], wait_s: float
+) -> dict[str, Any]:
+    """Publish a command to the daemon and wait for its reply.
+
+    Raises :class:`BrokerError` (exit 69) when the broker or the daemon does not answer.
+    """
+    from postured.adapters.mqtt.connection import (  # noqa: PLC0415 - only these commands need MQTT
+        MqttConnection,
+        default_client_id,
+    )
+
+    m = config.mqtt
+    topic = f"{m.base_topic}/{sensor}/cmd/{command}"
+    status_topic = f"{m.base_topic}/status"
+    daemon_status = "unknown"
+    client_id = default_client_id(f"-cli-{uuid.uuid4().hex[:6]}")
+    async with MqttConnection(m, client_id=client_id) as conn:
+        conn.subscribe(f"{topic}/reply", 1)
+        conn.subscribe(status_topic, 1)
+        try:
+            async with asyncio.timeout(min(wait_s, 10.0)):
+                await conn.wait_connected()
+        except TimeoutError:
+            why = f": {conn.last_error}" if conn.last_error else ""
+            raise BrokerError(
+                f"cannot reach the MQTT broker at {m.host}:{m.port}{why}; check [mqtt] in "
+                "the configuration (-c FILE) and that the broker runs"
+            ) from None
+        await conn.publish(topic, json.dumps(payload), qos=1)
+        log.debug("sent %s to %s", payload, topic)
+        try:
+            async with asyncio.timeout(wait_s):
+                async for msg in conn.messages():
+                    if msg.topic == status_topic:
+                        daemon_status = msg.payload.decode(errors="replace")
+                        continue
+                    try:
+                        reply = json.loads(msg.payload)
+                    except ValueError:
+                        log.warning("ignoring a malformed reply on %s", msg.topic)
+                        continue
+                    if isinstance(reply, dict) and reply.get("request_id") in (
+                        None,
+                        payload["request_id"],
+                    ):
+                        return reply
+        except TimeoutError:
+            pass
+    hint = {
+        "offline": "the daemon is offline (its last status); is it running?",
+        "unknown": "no daemon has published its status on this broker; is it running "
+        "and using the same broker and base_topic?",
+    }.get(daemon_status, f"the daemon's status is {daemon_status!r}")
+    raise BrokerError(
+        f"no reply from the daemon to {topic} within {wait_s:g} s: {hint} "
+        "(systemctl status postured; journalctl -u postured)"
+    )

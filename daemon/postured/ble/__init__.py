@@ -1,7 +1,0 @@
-"""The BLE sensor link (bleak on BlueZ) and the ``postured scan`` command (docs/ble.md)."""
-
-from postured.backoff import Backoff, RateLimitedLog
-from postured.ble.link import BleSource, LinkTiming
-from postured.ble.scan import Found, scan
-
-__all__ = ["Backoff", "BleSource", "Found", "LinkTiming", "RateLimitedLog", "scan"]

@@ -1,0 +1,52 @@
+"""Broker, topics and Home Assistant discovery settings (``[mqtt]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postured.config.settings import setting
+
+TOPIC_PATTERN = r"^[^#+\s]+(/[^#+\s]+)*$"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttConfig:
+    host: str = setting("127.0.0.1", help="broker host name or address")
+    port: int = setting(1883, min=1, max=65535, help="broker port (8883 is usual for TLS)")
+    protocol: str = setting("5", choices=("5", "3.1.1"), help="MQTT protocol version")
+    client_id: str = setting("", help="client id; empty = 'postured-<hostname>'")
+    username: str = setting("", help="user name; empty = anonymous")
+    password_file: str = setting(
+        "",
+        help="file holding the password; empty = $CREDENTIALS_DIRECTORY/mqtt-password "
+        "when set by systemd, else no password",
+    )
+    tls: bool = setting(False, help="connect with TLS")
+    ca_file: str = setting("", help="CA certificate(s) to verify the broker; empty = system")
+    cert_file: str = setting("", help="client certificate for mutual TLS")
+    key_file: str = setting("", help="client private key for mutual TLS")
+    keepalive_s: int = setting(30, min=5, max=3600, unit="s", help="MQTT keepalive")
+    base_topic: str = setting("posture", pattern=TOPIC_PATTERN, help="topic prefix")
+    discovery: bool = setting(True, help="publish Home Assistant MQTT discovery")
+    discovery_prefix: str = setting(
+        "homeassistant", pattern=TOPIC_PATTERN, help="Home Assistant discovery prefix"
+    )
+    state_interval_s: float = setting(
+        30.0,
+        min=1.0,
+        max=3600.0,
+        unit="s",
+        help="republish state at least this often (and on every change)",
+    )
+    queue_max: int = setting(
+        1000, min=1, max=100000, help="alerts kept while the broker is unreachable"
+    )
+    reconnect_min_s: float = setting(
+        1.0, min=0.05, max=600.0, unit="s", help="first reconnect delay (doubles, with jitter)"
+    )
+    reconnect_max_s: float = setting(
+        60.0, min=0.1, max=3600.0, unit="s", help="longest reconnect delay"
+    )
+    snooze_button_min: int = setting(
+        30, min=1, max=240, unit="min", help="how long the Home Assistant snooze button snoozes"
+    )
