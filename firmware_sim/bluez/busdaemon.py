@@ -7,7 +7,6 @@ bluetoothd (if any) out of the picture and needs no root.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
@@ -133,12 +132,3 @@ def write_bluetoothctl_stub(directory: Path) -> Path:
     )
     path.chmod(0o755)
     return path
-
-
-def env_with_bus(address: str, stub_dir: Path | None = None) -> dict[str, str]:
-    """A copy of the environment pointing the system bus (and PATH) at the double."""
-    env = dict(os.environ)
-    env["DBUS_SYSTEM_BUS_ADDRESS"] = address
-    if stub_dir is not None:
-        env["PATH"] = f"{stub_dir}{os.pathsep}{env.get('PATH', '')}"
-    return env

@@ -57,7 +57,6 @@ ERR_NOT_CONNECTED = "org.bluez.Error.NotConnected"
 ERR_NOT_PERMITTED = "org.bluez.Error.NotPermitted"
 ERR_NOT_SUPPORTED = "org.bluez.Error.NotSupported"
 ERR_DOES_NOT_EXIST = "org.bluez.Error.DoesNotExist"
-ERR_INVALID_ARGS = "org.bluez.Error.InvalidArguments"
 ERR_UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
 
 #: Notifications that must fail to decode, sent on request (short, bad version, bad count).

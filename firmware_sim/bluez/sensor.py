@@ -124,6 +124,3 @@ class SimSensor:
     @property
     def path(self) -> str:
         return device_path(self.adapter, self.address)
-
-    def device_ms(self, now: float | None = None) -> int:
-        return int(((time.monotonic() if now is None else now) - self.boot_t) * 1000)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,14 +90,6 @@ def make_stats(alerts: int = 2) -> DailyStats:
         alerts=alerts,
         alerts_by_kind={"forward_head": alerts},
     )
-
-
-async def until(pred: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait until ``pred()`` holds; fail after ``within`` seconds."""
-    async with asyncio.timeout(within):
-        # Polls state owned by the code under test, which offers no event to wait on.
-        while not pred():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -20,16 +20,9 @@ from postured.adapters.mqtt.bridge import OUTBOX_FILE, MqttBridge
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import Posture, PostureChanged
-from tests.mqtt.helpers import (
-    SENSORS,
-    Recorder,
-    fast_config,
-    make_alert,
-    make_state,
-    make_stats,
-    until,
-)
+from tests.mqtt.helpers import SENSORS, Recorder, fast_config, make_alert, make_state, make_stats
 from tests.support.mosquitto import Mosquitto, Subscriber, running_broker
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.broker
 

@@ -16,7 +16,8 @@ from postured.adapters.mqtt.connection import Message
 from postured.adapters.mqtt.memory import MemoryBroker, MemoryTransport
 from postured.core.events import Posture
 from postured.ports.sink import Command
-from tests.mqtt.helpers import SENSORS, Recorder, fast_config, make_alert, make_state, until
+from tests.mqtt.helpers import SENSORS, Recorder, fast_config, make_alert, make_state
+from tests.support.waiting import until
 
 Opener = Callable[..., AbstractAsyncContextManager[MqttBridge]]
 

@@ -14,13 +14,14 @@ from postured.adapters.mqtt.connection import (
     Message,
     MqttConnection,
     NotConnectedError,
-    is_loopback,
     read_password,
 )
+from postured.config.loader import is_loopback
 from postured.errors import BrokerError, ConfigError
-from tests.mqtt.helpers import fast_config, until
+from tests.mqtt.helpers import fast_config
 from tests.mqtt.tls import make_certs
 from tests.support.mosquitto import Mosquitto, running_broker
+from tests.support.waiting import until
 
 SECRET = "s3cret-Pa55"  # noqa: S105 - the password of a throwaway test broker
 

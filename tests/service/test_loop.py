@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
 from postured.runtime.daemon import Daemon
 from postured.wire.protocol import VibratePattern
 from tests.service.fakes import ConnectedSink, Factories, QueueSource, alert, samples
+from tests.support.waiting import until
 
 
 def config(tmp_path: Path, *ids: str, haptic: bool = True, interval: float = 30.0) -> Config:
@@ -46,14 +47,6 @@ def daemon(cfg: Config, sources: dict[str, QueueSource], f: Factories, **kw: Any
         install_signals=False,
         **kw,
     )
-
-
-async def until(pred: Callable[[], object], within: float = 3.0) -> None:
-    deadline = time.monotonic() + within
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ from postured.analysis import evaluate, replay
 from postured.app import demo, logsetup, run
 from postured.config import loader as configmod
 from postured.config.loader import Config, ConfigInvalid
+from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.dashboard.cli import add_parser as add_dashboard_parser
 from postured.errors import BrokerError, ConfigError, PosturedError
 
@@ -252,7 +253,13 @@ def _add_daemon_commands(sub: Any) -> None:
         "example:\n  postured snooze desk 30",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("minutes", type=int, nargs="?", default=30, help="1 to 240 (default 30)")
+    p.add_argument(
+        "minutes",
+        type=int,
+        nargs="?",
+        default=30,
+        help=f"{SNOOZE_MIN_MINUTES} to {SNOOZE_MAX_MINUTES} (default 30)",
+    )
     p.set_defaults(handler=daemon_command, command="snooze")
     for name, text in (
         ("pause", "pause a sensor's alerts until resumed"),
@@ -279,8 +286,8 @@ def daemon_command(args: argparse.Namespace, config: Config) -> int:
         return EX_USAGE
     payload: dict[str, Any] = {"request_id": uuid.uuid4().hex}
     if args.command == "snooze":
-        if not 1 <= args.minutes <= 240:
-            error("postured: snooze takes 1 to 240 minutes")
+        if not SNOOZE_MIN_MINUTES <= args.minutes <= SNOOZE_MAX_MINUTES:
+            error(f"postured: snooze takes {SNOOZE_MIN_MINUTES} to {SNOOZE_MAX_MINUTES} minutes")
             return EX_USAGE
         payload["minutes"] = args.minutes
     timeout = args.timeout

@@ -307,15 +307,10 @@ class _Checker:
         self._below(cfg, "detection.still_mg", "detection.walk_mg")
         self._below(cfg, "mqtt.reconnect_min_s", "mqtt.reconnect_max_s", strict=False)
         self._quiet_hours(cfg.alerts.quiet_hours)
-        if cfg.service.timezone:
-            try:
-                zoneinfo.ZoneInfo(cfg.service.timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                self.fail(
-                    "service.timezone",
-                    f"unknown time zone {cfg.service.timezone!r}; expected an IANA name "
-                    "such as 'Europe/Berlin' (see timedatectl list-timezones), or empty",
-                )
+        try:
+            configured_zone(cfg)
+        except ConfigError as exc:
+            self.fail("service.timezone", exc.reason)
         self._files(cfg)
         self._sensors(cfg.sensors)
 
@@ -551,3 +546,23 @@ def documented_keys(text: str) -> dict[str, dict[str, tuple[str, bool]]]:
                 value = re.sub(r"\s+#.*$", "", value)  # "key = 1  # why"
             out[section].setdefault(m.group(2), (value, bool(m.group(1))))
     return out
+
+
+def configured_zone(config: Config) -> zoneinfo.ZoneInfo | None:
+    """``service.timezone`` as a zone; None when empty, meaning the system's own zone.
+
+    The one place the name becomes a zone: the loader checks it with this at load time, and
+    the daemon, the demo and the dashboard use it afterwards.
+    """
+    name = config.service.timezone
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            config.source_path,
+            "service.timezone",
+            f"unknown time zone {name!r}; expected an IANA name such as 'Europe/Berlin' "
+            "(see timedatectl list-timezones), or empty",
+        ) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from postured.config.settings import setting
+from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 
 TOPIC_PATTERN = r"^[^#+\s]+(/[^#+\s]+)*$"
 
@@ -48,5 +49,9 @@ class MqttConfig:
         60.0, min=0.1, max=3600.0, unit="s", help="longest reconnect delay"
     )
     snooze_button_min: int = setting(
-        30, min=1, max=240, unit="min", help="how long the Home Assistant snooze button snoozes"
+        30,
+        min=SNOOZE_MIN_MINUTES,
+        max=SNOOZE_MAX_MINUTES,
+        unit="min",
+        help="how long the Home Assistant snooze button snoozes",
     )

@@ -9,6 +9,12 @@ from dataclasses import dataclass
 
 from postured.config.settings import setting
 
+# How long one snooze may last, in minutes, wherever a snooze is asked for (MQTT, the
+# dashboard, the CLI, Home Assistant). Four hours covers a long meeting block; longer
+# than that is what pause is for.
+SNOOZE_MIN_MINUTES = 1
+SNOOZE_MAX_MINUTES = 240
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DetectionConfig:

@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from postured.config.sensors import ID_PATTERN
+from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.errors import CommandError
 from postured.ports.sink import COMMANDS
 
 _ID = re.compile(ID_PATTERN)
-SNOOZE_MINUTES = (1, 240)
 
 
 def build(
@@ -28,7 +28,7 @@ def build(
     payload: dict[str, Any] = {"request_id": request_id}
     if name == "snooze":
         minutes = body.get("minutes")
-        lo, hi = SNOOZE_MINUTES
+        lo, hi = SNOOZE_MIN_MINUTES, SNOOZE_MAX_MINUTES
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not lo <= minutes <= hi:
             raise CommandError(f"snooze needs whole minutes from {lo} to {hi}")
         payload["minutes"] = minutes

@@ -17,11 +17,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from postured.config.loader import Config
+from postured.config.loader import Config, configured_zone
 from postured.dashboard import access, commands, payloads
 from postured.dashboard.bus import MessageBus
 from postured.dashboard.model import DashboardModel, Update
@@ -64,7 +63,7 @@ class Dashboard:
             self.base,
             names={s.id: s.name for s in config.sensors},
             history_max=self.cfg.history_max,
-            tz=_zone(config),
+            tz=configured_zone(config),
         )
         self.replies = commands.PendingReplies()
         self._clients: set[asyncio.Queue[str | None]] = set()
@@ -316,15 +315,3 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers.setdefault("Cache-Control", "no-cache")
-
-
-def _zone(config: Config) -> ZoneInfo | None:
-    name = config.service.timezone
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError(
-            config.source_path, "service.timezone", f"unknown time zone {name!r}"
-        ) from e

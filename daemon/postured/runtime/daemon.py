@@ -27,7 +27,6 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -39,8 +38,9 @@ from postured.adapters.systemd import (
     ping_watchdog,
     watchdog_interval,
 )
-from postured.config.loader import Config
+from postured.config.loader import Config, configured_zone
 from postured.config.sensors import SensorConfig
+from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.core.events import (
     Alert,
     AlertKind,
@@ -132,15 +132,8 @@ def state_dir(config: Config) -> Path:
 
 
 def time_zone(config: Config) -> dt.tzinfo:
-    name = config.service.timezone
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(
-                config.source_path, "service.timezone", f"unknown time zone {name!r}"
-            ) from exc
-    return dt.datetime.now().astimezone().tzinfo or dt.UTC
+    """The configured zone, else the system's."""
+    return configured_zone(config) or dt.datetime.now().astimezone().tzinfo or dt.UTC
 
 
 def default_detector(
@@ -782,7 +775,9 @@ class Daemon:
                     events = det.calibrate(t)
                 case "snooze":
                     if cmd.minutes is None:
-                        raise CommandError("snooze needs minutes (1..240)")
+                        raise CommandError(
+                            f"snooze needs minutes ({SNOOZE_MIN_MINUTES}..{SNOOZE_MAX_MINUTES})"
+                        )
                     events = det.snooze(t, cmd.minutes)
                     s.stats_dirty = True
                 case "pause":

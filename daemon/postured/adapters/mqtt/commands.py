@@ -7,11 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.errors import CommandError
 from postured.ports.sink import COMMANDS, Command
 
 MAX_COMMAND_BYTES = 1024
-SNOOZE_MIN, SNOOZE_MAX = 1, 240
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
 _FIELDS: Mapping[str, frozenset[str]] = {
     "calibrate": frozenset({"request_id"}),
@@ -73,10 +73,9 @@ def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
     minutes: int | None = None
     if name == "snooze":
         m = data.get("minutes")
-        if isinstance(m, bool) or not isinstance(m, int) or not SNOOZE_MIN <= m <= SNOOZE_MAX:
-            raise InvalidCommand(
-                f'snooze needs "minutes": an integer from {SNOOZE_MIN} to {SNOOZE_MAX}', rid
-            )
+        lo, hi = SNOOZE_MIN_MINUTES, SNOOZE_MAX_MINUTES
+        if isinstance(m, bool) or not isinstance(m, int) or not lo <= m <= hi:
+            raise InvalidCommand(f'snooze needs "minutes": an integer from {lo} to {hi}', rid)
         minutes = m
     if name == "pause":
         paused = data.get("paused", True)

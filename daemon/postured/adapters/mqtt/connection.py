@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import random
@@ -28,6 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from postured.adapters.backoff import Backoff
+from postured.config.loader import is_loopback
 from postured.config.mqtt import MqttConfig
 from postured.errors import BrokerError, ConfigError
 
@@ -52,15 +52,6 @@ class Message:
 
 class NotConnectedError(BrokerError):
     """The broker is unreachable now, or the connection dropped before the broker's ack."""
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def default_client_id(suffix: str = "") -> str:
@@ -198,8 +189,6 @@ class MqttConnection:
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(inbox_max)
         self._session: _Session | None = None
         self._connected = asyncio.Event()
-        self._disconnected = asyncio.Event()
-        self._disconnected.set()
         self._task: asyncio.Task[None] | None = None
         self.last_error: BrokerError | None = None
         self.counters: dict[str, int] = {"connects": 0, "failures": 0, "inbox_dropped": 0}
@@ -242,9 +231,6 @@ class MqttConnection:
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
-
-    async def wait_disconnected(self) -> None:
-        await self._disconnected.wait()
 
     def subscribe(self, topic_filter: str, qos: int = 0) -> None:
         """Subscribe now if connected, and again after every reconnect."""
@@ -403,7 +389,6 @@ class MqttConnection:
         self.counters["connects"] += 1
         if self._subs:
             s.client.subscribe(list(self._subs.items()))
-        self._disconnected.clear()
         self._connected.set()
         log.info("MQTT: connected to %s as %s (MQTT %s)", self._where, self.client_id, protocol)
         if self._on_connect_hook is not None:
@@ -417,7 +402,6 @@ class MqttConnection:
         if was_connected:
             self._session = None
             self._connected.clear()
-            self._disconnected.set()
         for fut in s.pending.values():
             if not fut.done():
                 fut.set_exception(NotConnectedError("the connection dropped before the ack"))

@@ -131,12 +131,6 @@ class MemoryTransport:
             fut.set_result(None)
         return fut
 
-    def release_acks(self) -> None:
-        for fut in self._unacked:
-            if not fut.done():
-                fut.set_result(None)
-        self._unacked.clear()
-
     # -- driven by the broker ----------------------------------------------------------------
 
     def reconnect(self) -> None:
