@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test check lint typecheck bench bench-quick system-deps clean
+.PHONY: demo test test-slow test-all check lint typecheck bench bench-quick system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,16 @@ demo: $(STAMP)
 system-deps:
 	bash .ci/system-deps
 
-# The whole suite; installs mosquitto, dbus and chromium from Debian when missing.
+# The suite without the tests marked slow (long real-peer runs); installs mosquitto, dbus
+# and chromium from Debian when missing. Under 6 minutes on 2 cores.
 test: $(STAMP) system-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
+
+# The tests marked slow: whole daemons against real peers, long evaluations. CI runs both.
+test-slow: $(STAMP) system-deps
+	$(PY) -m pytest -q -m slow
+
+test-all: test test-slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
