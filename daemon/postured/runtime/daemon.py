@@ -31,6 +31,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from postured.adapters.backoff import Backoff, RateLimitedLog
 from postured.adapters.state import StateStore, resolve_state_dir, stats_from_dict
 from postured.adapters.systemd import (
     Notifier,
@@ -65,6 +66,7 @@ from postured.ports.source import (
     SampleSource,
     SourceEvent,
 )
+from postured.runtime.reload import plan_reload
 from postured.wire.protocol import VibratePattern
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,14 @@ _T = TypeVar("_T")
 #: A blocked-loop debug aid: with this set to N seconds, SIGUSR1 stalls the event loop for
 #: N s (tests use it to show that a hung loop stops the watchdog pings).
 DEBUG_STALL_ENV = "POSTURED_DEBUG_STALL_S"
+
+# A source that fails (an adapter bug, a radio gone) is restarted after 1 s, doubling with
+# jitter up to a minute: quick after a hiccup, never a tight loop, and many sensors of
+# one house do not retry in step after a power cut.
+SOURCE_RESTART_MIN_S = 1.0
+SOURCE_RESTART_MAX_S = 60.0
+# Malformed packets come in bursts from a bad link: one log line a minute says enough.
+MALFORMED_LOG_INTERVAL_S = 60.0
 
 
 # --- the parts the loop talks to ------------------------------------------------------------
@@ -224,7 +234,9 @@ class SensorRuntime:
     state_key: tuple[Any, ...] | None = None
     state_mono: float = -1e9  # when state was last published
     stats_saved_mono: float = 0.0
-    _malformed_logged_mono: float = -1e9
+    malformed_log: RateLimitedLog = dataclasses.field(
+        default_factory=lambda: RateLimitedLog(MALFORMED_LOG_INTERVAL_S)
+    )
 
     @property
     def id(self) -> str:
@@ -420,34 +432,27 @@ class Daemon:
         source (a BLE link stays up) and get a new detector, from the calibration and
         statistics saved just before, only when the core's settings changed.
         """
-        old = self.config
-        core_changed = (
-            new.detection != old.detection
-            or new.alerts != old.alerts
-            or new.service.timezone != old.service.timezone
-        )
-        sink_changed = (
-            new.mqtt != old.mqtt or new.sensors != old.sensors or state_dir(new) != state_dir(old)
-        )
+        plan = plan_reload(self.config, new)
         self._save_all(force=True)
-        if self._own_store and state_dir(new) != state_dir(old):
+        if self._own_store and plan.move_state:
             self.store = StateStore(state_dir(new))
             self.store.open()
         self.config = new
-        keep = {sc.id: sc for sc in new.sensors}
         stopped = []
-        for sid, s in list(self.sensors.items()):
-            if keep.get(sid) != s.config:
-                del self.sensors[sid]
-                task = self._tasks.pop(sid)
-                task.cancel()
-                stopped.append(task)
-                self.out.availability(sid, False)
-            elif core_changed:
+        for sid in plan.stop:
+            s = self.sensors.pop(sid, None)
+            if s is None:
+                continue
+            task = self._tasks.pop(sid)
+            task.cancel()
+            stopped.append(task)
+            self.out.availability(sid, False)
+        if plan.rebuild_detectors:
+            for s in self.sensors.values():
                 s.detector = self._new_detector(s.config)
                 s.state_dirty = True
         await asyncio.gather(*stopped, return_exceptions=True)
-        if sink_changed:
+        if plan.renew_sink:
             log.info("renewing the MQTT connection for the new configuration")
             await self._close_sink()
             await self._open_sink()
@@ -528,22 +533,23 @@ class Daemon:
 
         On cancellation (stop) the sink says offline itself when it closes.
         """
-        backoff = 1.0
+        backoff = Backoff(SOURCE_RESTART_MIN_S, SOURCE_RESTART_MAX_S)
         while True:
             try:
                 async for ev in s.source.events():
                     self._on_source_event(s, ev)
-                    backoff = 1.0
+                    backoff.reset()
                 log.info("sensor %s: source ended", s.id)
                 self._offline(s)
                 return
             except PosturedError as exc:
-                log.error("sensor %s: %s; retrying in %.0f s", s.id, exc, backoff)
+                delay = backoff.next()
+                log.error("sensor %s: %s; retrying in %.0f s", s.id, exc, delay)
             except Exception:
-                log.exception("sensor %s: source failed; retrying in %.0f s", s.id, backoff)
+                delay = backoff.next()
+                log.exception("sensor %s: source failed; retrying in %.0f s", s.id, delay)
             self._offline(s)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 60.0)
+            await asyncio.sleep(delay)
 
     def _offline(self, s: SensorRuntime) -> None:
         if s.connected:
@@ -572,10 +578,8 @@ class Daemon:
                 self._run_core(s, lambda: s.detector.gap(ev.t_start, ev.t_end))
             case Malformed():
                 s.malformed += 1
-                mono = time.monotonic()
                 # The first one, then at most one line a minute: never per-packet spam.
-                if mono - s._malformed_logged_mono >= 60.0:
-                    s._malformed_logged_mono = mono
+                if s.malformed_log.ready(time.monotonic()):
                     log.warning(
                         "sensor %s: malformed packet skipped (%s); %d so far",
                         s.id,
