@@ -42,7 +42,8 @@ from postured.core.events import (
 )
 from postured.errors import ConfigError, PosturedError
 from postured.ports.sink import CommandHandler, EventSink
-from postured.runtime.daemon import Daemon, default_sink, time_zone
+from postured.runtime.daemon import Daemon
+from postured.runtime.parts import default_sink, time_zone
 
 log = logging.getLogger(__name__)
 

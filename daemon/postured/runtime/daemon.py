@@ -12,62 +12,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import datetime as dt
 import logging
 import os
 import signal
 import time
-from collections.abc import (
-    Callable,
-    Iterator,
-    Mapping,
-    Sequence,
-)
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping
+from contextlib import AsyncExitStack
+from typing import Any, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-
-from postured.adapters.backoff import Backoff, RateLimitedLog
-from postured.adapters.state import StateStore, resolve_state_dir, stats_from_dict
+from postured.adapters.state import StateStore
 from postured.adapters.systemd import (
     Notifier,
     NullNotifier,
     ping_watchdog,
     watchdog_interval,
 )
-from postured.config.loader import Config, configured_zone
+from postured.config.loader import Config
 from postured.config.sensors import SensorConfig
-from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
-from postured.core.events import (
-    Alert,
-    AlertKind,
-    BreakTaken,
-    Calibrated,
-    DailyStats,
-    DayRolledOver,
-    Event,
-    SensorState,
-    SittingEnded,
-)
 from postured.errors import CommandError, ConfigError, PosturedError
-from postured.ports.sink import Command, CommandHandler, EventSink, MemorySink
-from postured.ports.source import (
-    Battery,
-    Gap,
-    LinkDown,
-    LinkUp,
-    Malformed,
-    Rssi,
-    Samples,
-    SampleSource,
-    SourceEvent,
+from postured.ports.sink import Command, EventSink, MemorySink
+from postured.ports.source import SampleSource
+from postured.runtime.commands import apply_command
+from postured.runtime.parts import (
+    DetectorFactory,
+    DetectorLike,
+    HasConnection,
+    SinkFactory,
+    SourceFactory,
+    StateStoreLike,
+    default_detector,
+    default_sink,
+    default_source,
+    state_dir,
+    time_zone,
 )
 from postured.runtime.reload import plan_reload
-from postured.wire.protocol import VibratePattern
+from postured.runtime.sensor import SensorRuntime, SensorSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -86,186 +66,21 @@ SOURCE_RESTART_MAX_S = 60.0
 MALFORMED_LOG_INTERVAL_S = 60.0
 
 
-# --- the parts the loop talks to ------------------------------------------------------------
-class DetectorLike(Protocol):
-    """What the loop needs from :class:`postured.core.Detector` (docs/interfaces.md)."""
-
-    def feed(self, t: npt.NDArray[np.float64], acc: npt.NDArray[np.float64]) -> list[Event]: ...
-    def gap(self, t_start: float, t_end: float) -> list[Event]: ...
-    def tick(self, t: float) -> list[Event]: ...
-    def calibrate(self, t: float) -> list[Event]: ...
-    def snooze(self, t: float, minutes: float) -> list[Event]: ...
-    def pause(self, t: float) -> list[Event]: ...
-    def resume(self, t: float) -> list[Event]: ...
-    def state(self, t: float) -> SensorState: ...
-    @property
-    def stats(self) -> DailyStats: ...
-    @property
-    def calibration(self) -> Any: ...  # None or an object with to_dict()
-
-
-class StateStoreLike(Protocol):
-    """Calibration and daily statistics per sensor, as dicts (adapters.state.StateStore)."""
-
-    def open(self) -> object: ...
-    def load_calibration(self, sensor_id: str, /) -> Mapping[str, Any] | None: ...
-    def save_calibration(self, sensor_id: str, data: Mapping[str, Any], /) -> object: ...
-    def load_stats(self, sensor_id: str, /) -> Mapping[str, Any] | None: ...
-    def save_stats(self, sensor_id: str, data: Mapping[str, Any], /) -> object: ...
-
-
-@runtime_checkable
-class Clocked(Protocol):
-    """A source with its own clock (the simulator runs faster than the wall clock)."""
-
-    def now(self) -> float: ...
-
-
-@runtime_checkable
-class HasConnection(Protocol):
-    @property
-    def connected(self) -> bool: ...
-
-
-#: Builds the sink for a configuration; the sink calls the handler for each command.
-SinkFactory = Callable[[Config, CommandHandler], AbstractAsyncContextManager[EventSink]]
-#: Builds a detector from the sensor, the config and the persisted calibration and stats.
-DetectorFactory = Callable[
-    [SensorConfig, Config, Mapping[str, Any] | None, Mapping[str, Any] | None], DetectorLike
-]
-SourceFactory = Callable[[SensorConfig], SampleSource]
-
-
-# --- defaults wired to the other parts --------------------------------------------------------
-def state_dir(config: Config) -> Path:
-    return resolve_state_dir(config.service.state_dir)
-
-
-def time_zone(config: Config) -> dt.tzinfo:
-    """The configured zone, else the system's."""
-    return configured_zone(config) or dt.datetime.now().astimezone().tzinfo or dt.UTC
-
-
-def default_detector(
-    sensor: SensorConfig,
-    config: Config,
-    calibration: Mapping[str, Any] | None,
-    stats: Mapping[str, Any] | None,
-) -> DetectorLike:
-    from postured.core import Calibration, Detector  # noqa: PLC0415 - the core is heavy to import
-
-    cal = None
-    if calibration is not None:
-        try:
-            cal = Calibration.from_dict(dict(calibration))
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning(
-                "sensor %s: stored calibration is unusable (%s); recalibrating", sensor.id, exc
-            )
-    det: DetectorLike = Detector(
-        sensor.id,
-        config.detection,
-        config.alerts,
-        calibration=cal,
-        stats=None if stats is None else stats_from_dict(stats),
-        tz=time_zone(config),
-        mount=sensor.mount,
-    )
-    return det
-
-
-def default_source(sensor: SensorConfig) -> SampleSource:
-    if sensor.source == "sim":
-        from postured.adapters.sim import SimSource  # noqa: PLC0415
-
-        return SimSource(sensor)
-    from postured.adapters.ble import BleSource  # noqa: PLC0415 - bleak is only needed for BLE sensors
-
-    src: SampleSource = BleSource(sensor)
-    return src
-
-
-def default_sink(
-    config: Config, on_command: CommandHandler
-) -> AbstractAsyncContextManager[EventSink]:
-    from postured import __version__  # noqa: PLC0415
-    from postured.adapters.mqtt.bridge import MqttBridge  # noqa: PLC0415
-
-    sink: AbstractAsyncContextManager[EventSink] = MqttBridge(
-        config.mqtt,
-        config.sensors,
-        state_dir=state_dir(config),
-        on_command=on_command,
-        sw_version=__version__,
-    )
-    return sink
-
-
-def haptic_pattern(alert: Alert) -> VibratePattern:
-    """Short buzz for posture, double for standing up, long once an alert was ignored."""
-    if alert.level >= 2:
-        return VibratePattern.LONG
-    if alert.kind is AlertKind.LONG_SITTING:
-        return VibratePattern.DOUBLE
-    return VibratePattern.SHORT
-
-
-# --- one sensor ------------------------------------------------------------------------------
-@dataclasses.dataclass(eq=False)
-class SensorRuntime:
-    """One sensor's live parts and counters."""
-
-    config: SensorConfig
-    source: SampleSource
-    detector: DetectorLike
-    connected: bool = False
-    last_t: float | None = None  # time of the newest sample (the source's clock)
-    last_samples_mono: float = 0.0  # when samples last arrived (monotonic, wall)
-    samples: int = 0
-    malformed: int = 0
-    gaps: int = 0
-    errors: int = 0
-    battery: int | None = None
-    rssi: int | None = None
-    alerts: int = 0
-    calibration_dirty: bool = False
-    stats_dirty: bool = False
-    state_dirty: bool = True
-    state_key: tuple[Any, ...] | None = None
-    state_mono: float = -1e9  # when state was last published
-    stats_saved_mono: float = 0.0
-    malformed_log: RateLimitedLog = dataclasses.field(
-        default_factory=lambda: RateLimitedLog(MALFORMED_LOG_INTERVAL_S)
-    )
-
-    @property
-    def id(self) -> str:
-        return self.config.id
-
-    def now(self) -> float:
-        """The sensor's clock, never behind its newest sample."""
-        t = self.source.now() if isinstance(self.source, Clocked) else time.time()
-        return t if self.last_t is None else max(t, self.last_t)
-
-    def extra(self) -> dict[str, Any]:
-        return {"battery": self.battery, "rssi": self.rssi, "malformed": self.malformed}
-
-
-def _state_key(st: SensorState) -> tuple[Any, ...]:
-    """What counts as a change worth publishing at once (angles in 2-degree steps)."""
-    angle = None if st.angle_deg is None else round(st.angle_deg / 2.0)
-    return (
-        st.posture,
-        st.activity,
-        st.worn,
-        st.calibrated,
-        st.sitting,
-        st.slouching,
-        st.paused,
-        st.snoozed_until,
-        st.in_gap,
-        angle,
-    )
+def status_text(sensors: Collection[SensorRuntime], sink: EventSink | None) -> str:
+    """What systemd's status line says: sensors connected and the broker's state."""
+    n = len(sensors)
+    up = sum(s.connected for s in sensors)
+    if n == 0:
+        parts = ["no sensors configured"]
+    elif up == n:
+        parts = [f"{n} sensor{'s' if n != 1 else ''} connected"]
+    else:
+        parts = [f"{up} of {n} sensors connected"]
+    if sink is None:
+        parts.append("broker reconnecting")
+    elif isinstance(sink, HasConnection):
+        parts.append("broker up" if sink.connected else "broker down, retrying")
+    return ", ".join(parts)
 
 
 class _Stop(Exception):
@@ -330,6 +145,7 @@ class Daemon:
         self._notified_ready = False
         self._heartbeat = time.monotonic()
         self._said_stopping = False
+        self.supervisor = SensorSupervisor(lambda: self.out, self._spawn)
 
     # -- control from outside --
     def request_stop(self) -> None:
@@ -410,7 +226,9 @@ class Daemon:
                 raise ConfigError(self.config.source_path, key, exc.reason) from exc
             s = SensorRuntime(sc, source, self._new_detector(sc))
             self.sensors[sc.id] = s
-            self._tasks[sc.id] = self._tg.create_task(self._sensor_task(s), name=f"sensor:{sc.id}")
+            self._tasks[sc.id] = self._tg.create_task(
+                self.supervisor.run(s), name=f"sensor:{sc.id}"
+            )
 
     def _new_detector(self, sc: SensorConfig) -> DetectorLike:
         cal = self._load(self.store.load_calibration, sc.id, "calibration")
@@ -473,7 +291,7 @@ class Daemon:
             # The sink exposes a flag, not an event, so poll it briefly.
             while not sink.connected and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
-        text = self._status_text()
+        text = status_text(self.sensors.values(), self.sink)
         self._status = text
         self.notifier.ready(text)
         log.info("%s: %s", "reloaded" if self._notified_ready else "ready", text)
@@ -528,132 +346,6 @@ class Daemon:
             return None
         return new
 
-    async def _sensor_task(self, s: SensorRuntime) -> None:
-        """Source events into the detector; restarts the source when it fails.
-
-        On cancellation (stop) the sink says offline itself when it closes.
-        """
-        backoff = Backoff(SOURCE_RESTART_MIN_S, SOURCE_RESTART_MAX_S)
-        while True:
-            try:
-                async for ev in s.source.events():
-                    self._on_source_event(s, ev)
-                    backoff.reset()
-                log.info("sensor %s: source ended", s.id)
-                self._offline(s)
-                return
-            except PosturedError as exc:
-                delay = backoff.next()
-                log.error("sensor %s: %s; retrying in %.0f s", s.id, exc, delay)
-            except Exception:
-                delay = backoff.next()
-                log.exception("sensor %s: source failed; retrying in %.0f s", s.id, delay)
-            self._offline(s)
-            await asyncio.sleep(delay)
-
-    def _offline(self, s: SensorRuntime) -> None:
-        if s.connected:
-            s.connected = False
-            s.state_dirty = True
-            self.out.availability(s.id, False)
-
-    def _on_source_event(self, s: SensorRuntime, ev: SourceEvent) -> None:
-        match ev:
-            case Samples():
-                if ev.t.size == 0:
-                    return
-                s.samples += int(ev.t.size)
-                s.last_samples_mono = time.monotonic()
-                s.state_dirty = True  # the publisher compares at its next tick
-                self._run_core(s, lambda: s.detector.feed(ev.t, ev.acc))
-                s.last_t = float(ev.t[-1]) if s.last_t is None else max(s.last_t, float(ev.t[-1]))
-            case Gap():
-                s.gaps += 1
-                log.info(
-                    "sensor %s: %d packets lost (%.1f s)",
-                    s.id,
-                    ev.missed_packets,
-                    ev.t_end - ev.t_start,
-                )
-                self._run_core(s, lambda: s.detector.gap(ev.t_start, ev.t_end))
-            case Malformed():
-                s.malformed += 1
-                # The first one, then at most one line a minute: never per-packet spam.
-                if s.malformed_log.ready(time.monotonic()):
-                    log.warning(
-                        "sensor %s: malformed packet skipped (%s); %d so far",
-                        s.id,
-                        ev.reason,
-                        s.malformed,
-                    )
-            case LinkUp():
-                log.info("sensor %s: connected (%s, %s)", s.id, ev.address, ev.firmware)
-                s.connected = True
-                s.state_dirty = True
-                self.out.availability(s.id, True)
-            case LinkDown():
-                log.info("sensor %s: disconnected (%s)", s.id, ev.reason)
-                s.connected = False
-                s.state_dirty = True
-                self.out.availability(s.id, False)
-            case Battery():
-                s.battery = ev.level
-            case Rssi():
-                s.rssi = ev.dbm
-
-    def _run_core(self, s: SensorRuntime, step: Callable[[], list[Event]]) -> None:
-        try:
-            events = step()
-        except Exception:
-            # A core bug or input it cannot take must not end the daemon; say it once a while.
-            s.errors += 1
-            if s.errors == 1 or s.errors % 1000 == 0:
-                log.exception("sensor %s: detector failed on input (%d times)", s.id, s.errors)
-            return
-        self._emit(s, events)
-
-    def _emit(self, s: SensorRuntime, events: Sequence[Event]) -> None:
-        out = self.out
-        for ev in events:
-            if isinstance(ev, Alert):
-                s.alerts += 1
-                s.stats_dirty = True
-                out.alert(s.id, ev)
-                log.info(
-                    "sensor %s: %s alert (level %d), stretch %s",
-                    s.id,
-                    ev.kind.value,
-                    ev.level,
-                    ev.stretch.id,
-                )
-                if s.config.haptic:
-                    self._spawn_nudge(s, haptic_pattern(ev))
-                continue
-            out.event(s.id, ev)
-            if isinstance(ev, Calibrated):
-                s.calibration_dirty = True
-            if isinstance(ev, SittingEnded | BreakTaken | DayRolledOver):
-                s.stats_dirty = True
-        if events:
-            s.state_dirty = True
-
-    def _spawn_nudge(self, s: SensorRuntime, pattern: VibratePattern) -> None:
-        """Buzz in a task of its own: a slow BLE write must not hold up the samples."""
-        if self._tg is None:
-            return
-        nudge = self._nudge(s, pattern)
-        try:
-            self._tg.create_task(nudge, name=f"nudge:{s.id}")
-        except RuntimeError:  # the TaskGroup is shutting down: no buzz on the way out
-            nudge.close()
-
-    @staticmethod
-    async def _nudge(s: SensorRuntime, pattern: VibratePattern) -> None:
-        try:
-            await s.source.nudge(pattern)
-        except Exception:  # nudge must never raise, but a buggy source must not stop us
-            log.exception("sensor %s: haptic nudge failed", s.id)
-
     async def _publisher(self) -> None:
         """Tick idle detectors; publish state on change (once a tick at most) and each interval."""
         while True:
@@ -663,41 +355,18 @@ class Daemon:
                 # Only once samples came: before that the core has no clock to advance, and
                 # a tick would set where its epochs start from the wall clock, not the data.
                 if s.last_t is not None and mono - s.last_samples_mono >= self.idle_s:
-                    self._tick(s)
+                    self.supervisor.tick(s)
                 if self.sink is not None:
-                    self._publish_state(s, self.sink, self.config.mqtt.state_interval_s, mono)
+                    self.supervisor.publish_state(
+                        s, self.sink, self.config.mqtt.state_interval_s, mono
+                    )
             await asyncio.sleep(self.tick_s)
-
-    def _tick(self, s: SensorRuntime) -> None:
-        t = s.now()
-        self._run_core(s, lambda: s.detector.tick(t))
-
-    def _publish_state(
-        self, s: SensorRuntime, sink: EventSink, interval: float, mono: float
-    ) -> None:
-        due = mono - s.state_mono >= interval
-        if not (due or s.state_dirty):
-            return
-        try:
-            st = s.detector.state(s.now())
-        except Exception:
-            log.exception("sensor %s: detector state failed", s.id)
-            return
-        key = (*_state_key(st), s.battery)
-        s.state_dirty = False
-        if not due and key == s.state_key:
-            return
-        s.state_key = key
-        s.state_mono = mono
-        sink.state(s.id, st, s.extra())
-        if due or s.stats_dirty:
-            sink.stats(s.id, s.detector.stats)
 
     async def _persistence(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
             for s in list(self.sensors.values()):
-                cal, stats = self._snapshot(s, force=False)
+                cal, stats = self.supervisor.snapshot(s, force=False, persist_s=self.persist_s)
                 if cal is not None or stats is not None:
                     # Snapshots are taken on the loop; only the file writes leave it.
                     await asyncio.to_thread(self._write, s.id, cal, stats)
@@ -707,24 +376,7 @@ class Daemon:
             self._save_sensor(s, force=force)
 
     def _save_sensor(self, s: SensorRuntime, *, force: bool = False) -> None:
-        self._write(s.id, *self._snapshot(s, force=force))
-
-    def _snapshot(
-        self, s: SensorRuntime, *, force: bool
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """What to save: calibration when it changed; stats when changed or every persist_s."""
-        cal = None
-        if s.calibration_dirty or force:
-            s.calibration_dirty = False
-            c = s.detector.calibration
-            cal = c.to_dict() if c is not None else None
-        stats = None
-        mono = time.monotonic()
-        if force or s.stats_dirty or mono - s.stats_saved_mono >= self.persist_s:
-            s.stats_dirty = False
-            s.stats_saved_mono = mono
-            stats = s.detector.stats.to_dict()  # a deep copy: the writer thread gets its own
-        return cal, stats
+        self._write(s.id, *self.supervisor.snapshot(s, force=force, persist_s=self.persist_s))
 
     def _write(
         self, sensor_id: str, cal: dict[str, Any] | None, stats: dict[str, Any] | None
@@ -740,27 +392,11 @@ class Daemon:
     async def _status_task(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
-            text = self._status_text()
+            text = status_text(self.sensors.values(), self.sink)
             if text != self._status:
                 self._status = text
                 self.notifier.status(text)
                 log.info("status: %s", text)
-
-    def _status_text(self) -> str:
-        n = len(self.sensors)
-        up = sum(s.connected for s in self.sensors.values())
-        if n == 0:
-            parts = ["no sensors configured"]
-        elif up == n:
-            parts = [f"{n} sensor{'s' if n != 1 else ''} connected"]
-        else:
-            parts = [f"{up} of {n} sensors connected"]
-        sink = self.sink
-        if sink is None:
-            parts.append("broker reconnecting")
-        elif isinstance(sink, HasConnection):
-            parts.append("broker up" if sink.connected else "broker down, retrying")
-        return ", ".join(parts)
 
     def healthy(self) -> bool:
         """The publisher ticked lately: the loop runs and the daemon is not wedged."""
@@ -772,33 +408,20 @@ class Daemon:
         if s is None:
             raise CommandError(f"unknown sensor {cmd.sensor_id!r}")
         t = s.now()
-        det = s.detector
-        try:
-            match cmd.name:
-                case "calibrate":
-                    events = det.calibrate(t)
-                case "snooze":
-                    if cmd.minutes is None:
-                        raise CommandError(
-                            f"snooze needs minutes ({SNOOZE_MIN_MINUTES}..{SNOOZE_MAX_MINUTES})"
-                        )
-                    events = det.snooze(t, cmd.minutes)
-                    s.stats_dirty = True
-                case "pause":
-                    events = det.pause(t)
-                case "resume":
-                    events = det.resume(t)
-                case _:
-                    raise CommandError(
-                        f"unknown command {cmd.name!r}; use calibrate, snooze, pause or resume"
-                    )
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        log.info("sensor %s: command %s", s.id, cmd.name)
-        self._emit(s, events)
-        st = det.state(t)
+        self.supervisor.emit(s, apply_command(s, cmd, t))
+        st = s.detector.state(t)
         s.state_dirty = True
         return {"state": st.to_dict()}
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A side task in the daemon's TaskGroup; dropped when the daemon is stopping."""
+        if self._tg is None:
+            coro.close()
+            return
+        try:
+            self._tg.create_task(coro, name=name)
+        except RuntimeError:  # the TaskGroup is shutting down: no buzz on the way out
+            coro.close()
 
     # -- signals --
     @contextlib.contextmanager
