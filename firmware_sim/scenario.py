@@ -154,6 +154,16 @@ def parse_scenario(text: str, source: str, *, default_name: str = "scenario") ->
     return Scenario(name=name, segments=segs, description=description)
 
 
+# Bounds a scenario may ask for: a segment lasts from half a second to a whole day; the
+# trunk leans from a deep recline (-95) to folded forward (90); a clip is turned any way.
+SEGMENT_SECONDS = (0.5, 24 * 3600.0)
+ANGLE_BOUNDS = {
+    "forward_deg": (-95.0, 90.0),
+    "side_deg": (-60.0, 60.0),
+    "remount_deg": (-180.0, 180.0),
+}
+
+
 def _segment(item: Any, source: str, where: str) -> ScenarioSegment:
     if not isinstance(item, dict):
         raise ScenarioError(source, where, "each segment must be a table")
@@ -163,53 +173,13 @@ def _segment(item: Any, source: str, where: str) -> ScenarioSegment:
         raise ScenarioError(
             source, f"{where}.{key}", f"unknown key; use {', '.join(sorted(_KEYS))}"
         )
-    if ("seconds" in item) == ("minutes" in item):
-        raise ScenarioError(source, where, "give exactly one of 'seconds' or 'minutes'")
-    unit = "seconds" if "seconds" in item else "minutes"
-    length = _number(item[unit], source, f"{where}.{unit}")
-    seconds = length * (60.0 if unit == "minutes" else 1.0)
-    if not 0.5 <= seconds <= 24 * 3600:
-        raise ScenarioError(source, f"{where}.{unit}", "must last between 0.5 s and 24 h")
-    posture = item.get("posture")
-    if posture is None:
-        raise ScenarioError(source, f"{where}.posture", f"required: one of {', '.join(POSTURES)}")
-    if posture not in POSTURES:
-        raise ScenarioError(
-            source, f"{where}.posture", f"{posture!r} is not one of {', '.join(POSTURES)}"
-        )
-    default_activity = "still"
-    activity = item.get("activity", default_activity)
-    allowed = (
-        SITTING_ACTIVITIES
-        if posture in SITTING_POSTURES
-        else STANDING_ACTIVITIES
-        if posture == "standing"
-        else ("still",)
-    )
-    if activity not in allowed:
-        raise ScenarioError(
-            source,
-            f"{where}.activity",
-            f"{activity!r} does not go with posture {posture!r}; use one of {', '.join(allowed)}",
-        )
+    posture, activity = _posture_activity(item, source, where)
     label = item.get("label", "")
     if not isinstance(label, str):
         raise ScenarioError(source, f"{where}.label", "must be a string")
-    angles: dict[str, float | None] = {}
-    for key, lo, hi in (
-        ("forward_deg", -95.0, 90.0),
-        ("side_deg", -60.0, 60.0),
-        ("remount_deg", -180.0, 180.0),
-    ):
-        if key in item:
-            value = _number(item[key], source, f"{where}.{key}")
-            if not lo <= value <= hi:
-                raise ScenarioError(source, f"{where}.{key}", f"must be within {lo:g}..{hi:g}")
-            angles[key] = value
-        else:
-            angles[key] = None
+    angles = {key: _angle(item, key, source, where) for key in ANGLE_BOUNDS}
     return ScenarioSegment(
-        seconds=seconds,
+        seconds=_seconds(item, source, where),
         posture=posture,
         activity=activity,
         label=label,
@@ -217,6 +187,52 @@ def _segment(item: Any, source: str, where: str) -> ScenarioSegment:
         side_deg=angles["side_deg"],
         remount_deg=angles["remount_deg"],
     )
+
+
+def _seconds(item: dict[str, Any], source: str, where: str) -> float:
+    if ("seconds" in item) == ("minutes" in item):
+        raise ScenarioError(source, where, "give exactly one of 'seconds' or 'minutes'")
+    unit = "seconds" if "seconds" in item else "minutes"
+    seconds = _number(item[unit], source, f"{where}.{unit}") * (60.0 if unit == "minutes" else 1.0)
+    lo, hi = SEGMENT_SECONDS
+    if not lo <= seconds <= hi:
+        raise ScenarioError(source, f"{where}.{unit}", "must last between 0.5 s and 24 h")
+    return seconds
+
+
+def _posture_activity(item: dict[str, Any], source: str, where: str) -> tuple[str, str]:
+    posture = item.get("posture")
+    if posture is None:
+        raise ScenarioError(source, f"{where}.posture", f"required: one of {', '.join(POSTURES)}")
+    if posture not in POSTURES:
+        raise ScenarioError(
+            source, f"{where}.posture", f"{posture!r} is not one of {', '.join(POSTURES)}"
+        )
+    activity = item.get("activity", "still")
+    allowed: tuple[str, ...]
+    if posture in SITTING_POSTURES:
+        allowed = SITTING_ACTIVITIES
+    elif posture == "standing":
+        allowed = STANDING_ACTIVITIES
+    else:
+        allowed = ("still",)
+    if activity not in allowed:
+        raise ScenarioError(
+            source,
+            f"{where}.activity",
+            f"{activity!r} does not go with posture {posture!r}; use one of {', '.join(allowed)}",
+        )
+    return posture, activity
+
+
+def _angle(item: dict[str, Any], key: str, source: str, where: str) -> float | None:
+    if key not in item:
+        return None
+    value = _number(item[key], source, f"{where}.{key}")
+    lo, hi = ANGLE_BOUNDS[key]
+    if not lo <= value <= hi:
+        raise ScenarioError(source, f"{where}.{key}", f"must be within {lo:g}..{hi:g}")
+    return value
 
 
 def _number(value: Any, source: str, key: str) -> float:

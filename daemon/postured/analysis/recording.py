@@ -25,7 +25,7 @@ class Recording:
     t0: float  # the file's first time stamp (0 when the file has no time column)
 
 
-def read_csv(  # noqa: PLR0912 - each way a file can be wrong is one branch with its message
+def read_csv(
     path: str | Path, *, units: str = "g", rate_hz: float | None = None
 ) -> Recording:
     """Read ``path``. ``units`` is "g" or "mps2"; ``rate_hz`` is needed without a t column."""
@@ -37,18 +37,7 @@ def read_csv(  # noqa: PLR0912 - each way a file can be wrong is one branch with
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(f"cannot read {p}: {exc}") from exc
     lines = text.splitlines()
-    if not lines:
-        raise RecordingError(f"{p}:1: the file is empty; expected a header 't,ax,ay,az'")
-    header = tuple(c.strip().lower() for c in lines[0].split(","))
-    if header in HEADERS:
-        ncol, first = HEADERS[header], 1
-    else:
-        ncol, first = len(header), 0  # no header: numbers from the first line
-        if ncol not in (3, 4):
-            raise RecordingError(
-                f"{p}:1: expected the header 't,ax,ay,az' (or 'ax,ay,az' with --rate), "
-                f"got {lines[0][:60]!r}"
-            )
+    ncol, first = _columns(p, lines)
     body = lines[first:]
     while body and not body[-1].strip():
         body.pop()
@@ -58,24 +47,41 @@ def read_csv(  # noqa: PLR0912 - each way a file can be wrong is one branch with
     if ncol == 3:
         if rate_hz is None:
             raise RecordingError(f"{p}: no time column; give the sample rate (--rate)")
-        t = np.arange(len(data)) / rate_hz
-        acc = data
-        t0 = 0.0
+        t, acc, t0 = np.arange(len(data)) / rate_hz, data, 0.0
     else:
         t0 = float(data[0, 0])
-        t = data[:, 0] - t0
-        acc = data[:, 1:4]
+        t, acc = data[:, 0] - t0, data[:, 1:4]
         if rate_hz is None:
-            steps = np.diff(t)
-            steps = steps[np.isfinite(steps) & (steps > 0)]
-            if not len(steps):
-                raise RecordingError(f"{p}: cannot infer the sample rate from the time column")
-            rate_hz = float(1.0 / np.median(steps))
+            rate_hz = _rate_from_times(p, t)
     if units == "mps2":
         acc = acc / G
     return Recording(
         t=np.ascontiguousarray(t), acc=np.ascontiguousarray(acc), rate_hz=rate_hz, t0=t0
     )
+
+
+def _columns(p: Path, lines: list[str]) -> tuple[int, int]:
+    """How many columns the file has, and the index of its first line of numbers."""
+    if not lines:
+        raise RecordingError(f"{p}:1: the file is empty; expected a header 't,ax,ay,az'")
+    header = tuple(c.strip().lower() for c in lines[0].split(","))
+    if header in HEADERS:
+        return HEADERS[header], 1
+    if len(header) not in (3, 4):  # no header: numbers from the first line
+        raise RecordingError(
+            f"{p}:1: expected the header 't,ax,ay,az' (or 'ax,ay,az' with --rate), "
+            f"got {lines[0][:60]!r}"
+        )
+    return len(header), 0
+
+
+def _rate_from_times(p: Path, t: npt.NDArray[np.float64]) -> float:
+    """The inverse of the median sample spacing (robust to a few gaps or repeats)."""
+    steps = np.diff(t)
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    if not len(steps):
+        raise RecordingError(f"{p}: cannot infer the sample rate from the time column")
+    return float(1.0 / np.median(steps))
 
 
 def _parse(p: Path, body: list[str], ncol: int, first: int) -> npt.NDArray[np.float64]:
