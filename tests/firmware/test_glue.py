@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
@@ -130,7 +131,7 @@ async def test_clip_advertises_streams_buzzes_and_stops() -> None:
     assert decode_packet(data.notified[-1]).n == 39
     # The buzz shows as a gap in device time (no samples), never as made-up samples.
     times = [(decode_packet(p).t0_ms, decode_packet(p).n) for p in data.notified]
-    gaps = [b[0] - (a[0] + a[1] * 20) for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b[0] - (a[0] + a[1] * 20) for a, b in itertools.pairwise(times)]
     assert max(gaps) >= 2 * 800 + 400
 
     control.central_writes(conn, b"\x02")  # STOP
