@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test check lint typecheck bench bench-quick system-deps clean
+.PHONY: flash-firmware demo test check lint typecheck bench bench-quick system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,21 @@ demo: $(STAMP)
 system-deps:
 	bash .ci/system-deps
 
+# MicroPython's WebAssembly port (npm) for tests/firmware, pinned by its package-lock.json.
+WASM_DIR := tests/firmware/wasm
+WASM_STAMP := $(WASM_DIR)/node_modules/.package-lock.json
+$(WASM_STAMP): $(WASM_DIR)/package-lock.json
+	npm ci --prefix $(WASM_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Flash a connected ESP32 board (docs/firmware.md): make flash-firmware PORT=... BIN=...
+PORT ?= /dev/ttyACM0
+BIN ?=
+flash-firmware:
+	bash firmware/flash.sh "$(PORT)" "$(BIN)"
+
 # The whole suite; installs mosquitto, dbus and chromium from Debian when missing.
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps $(WASM_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
