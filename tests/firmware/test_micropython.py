@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from postured.protocol import encode_packet
+from postured.protocol import decode_packet, encode_packet
 from tests.firmware.conftest import FIRMWARE_DIR
 from tests.firmware.strategies import random_control, random_packet_case
 from tests.firmware.test_wire import _daemon_control
@@ -72,6 +72,30 @@ def test_micropython_controls_and_clock_agree(tmp_path: Path) -> None:
         total += step
         clock_want.append(str(total % 2**32))
     assert got[-1].split() == clock_want
+
+
+def _cpython_packer(rate: int, mtu: int, n: int) -> str:
+    from postureclip.packer import Packer  # noqa: PLC0415 - firmware/ is on sys.path by conftest
+
+    packer, out = Packer(rate, 8, mtu=mtu), []
+    for i in range(n):
+        length = packer.add(i * 7, i, -i, i * 3)
+        if length:
+            out.append(bytes(packer.buf[:length]).hex())
+    length = packer.flush()
+    if length:
+        out.append(bytes(packer.buf[:length]).hex())
+    return " ".join(out)
+
+
+def test_micropython_packer_matches_cpython(tmp_path: Path) -> None:
+    cases = [(25, 23, 3), (50, 247, 101), (100, 247, 200), (100, 100, 31), (50, 185, 40)]
+    got = _run_micropython(tmp_path, [f"q {r} {m} {n}" for r, m, n in cases])
+    assert got == [_cpython_packer(*c) for c in cases]
+    for line, (_, _, n) in zip(got, cases, strict=True):
+        pkts = [decode_packet(bytes.fromhex(h)) for h in line.split()]
+        assert sum(p.n for p in pkts) == n
+        assert [p.seq for p in pkts] == list(range(len(pkts)))
 
 
 FIRMWARE_FILES = sorted(FIRMWARE_DIR.rglob("*.py"))
