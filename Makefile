@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test test-slow test-all check lint typecheck bench bench-quick system-deps clean
+.PHONY: flash-firmware demo test test-slow test-all check lint typecheck bench bench-quick system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,26 @@ demo: $(STAMP)
 system-deps:
 	bash .ci/system-deps
 
-# The suite without the tests marked slow (long real-peer runs); installs mosquitto, dbus
-# and chromium from Debian when missing. Under 6 minutes on 2 cores.
-test: $(STAMP) system-deps
+# MicroPython's WebAssembly port (npm) for tests/firmware, pinned by its package-lock.json.
+WASM_DIR := tests/firmware/wasm
+WASM_STAMP := $(WASM_DIR)/node_modules/.package-lock.json
+$(WASM_STAMP): $(WASM_DIR)/package-lock.json
+	npm ci --prefix $(WASM_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Flash a connected ESP32 board (docs/firmware.md): make flash-firmware PORT=... BIN=...
+PORT ?= /dev/ttyACM0
+BIN ?=
+flash-firmware:
+	bash firmware/flash.sh "$(PORT)" "$(BIN)"
+
+# The suite without the tests marked slow (long real-peer runs); installs mosquitto, dbus,
+# chromium and Node.js from Debian when missing. Under 6 minutes on 2 cores.
+test: $(STAMP) system-deps $(WASM_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 # The tests marked slow: whole daemons against real peers, long evaluations. CI runs both.
-test-slow: $(STAMP) system-deps
+test-slow: $(STAMP) system-deps $(WASM_STAMP)
 	$(PY) -m pytest -q -m slow
 
 test-all: test test-slow

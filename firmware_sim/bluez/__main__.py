@@ -16,6 +16,7 @@ import sys
 from firmware_sim.bluez.busdaemon import PrivateBus
 from firmware_sim.bluez.control import attach
 from firmware_sim.bluez.double import BluezDouble
+from firmware_sim.bluez.encoders import ENCODER_NAMES
 from firmware_sim.bluez.motion import scenario_motion
 from firmware_sim.bluez.sensor import SimSensor, sensor_address, sensor_name
 from firmware_sim.motion import MOUNTS
@@ -42,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--adapter", default="hci0", help="adapter name (default hci0)")
     p.add_argument("--samples-per-packet", type=int, default=5)
+    p.add_argument(
+        "--encoder",
+        default="daemon",
+        choices=ENCODER_NAMES,
+        help="packetise with the daemon's encoder or the MicroPython firmware's (firmware/)",
+    )
     p.add_argument("--adv-interval", type=float, default=0.1, help="seconds between adverts")
     p.add_argument(
         "--device-timeout", type=float, default=30.0, help="seconds an unseen device is kept"
@@ -72,6 +79,7 @@ async def serve(args: argparse.Namespace) -> int:
             motion=motions[i],
             adapter=args.adapter,
             samples_per_packet=args.samples_per_packet,
+            encoder=args.encoder,
         )
         for i in range(args.sensors)
     ]

@@ -21,6 +21,7 @@ from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 
+from firmware_sim.bluez.encoders import encoder
 from firmware_sim.bluez.objects import OBJECT_MANAGER, PROPERTIES, ObjectTree, Props
 from firmware_sim.bluez.sensor import (
     BATTERY,
@@ -40,7 +41,6 @@ from postured.wire.protocol import (
     SERVICE_UUID,
     Opcode,
     decode_control,
-    encode_packet,
 )
 
 log = logging.getLogger(__name__)
@@ -589,7 +589,7 @@ class BluezDouble:
             await asyncio.sleep(max(0.0, boot + s.next_t + period - loop.time()))
             t = s.next_t + np.arange(n) / rate
             s.seq += 1
-            data = encode_packet(s.seq, int(t[0] * 1000), rate, s.range_g, s.motion(t))
+            data = encoder(s.encoder)(s.seq, int(t[0] * 1000), rate, s.range_g, s.motion(t))
             s.next_t += period
             if s.stalled or not self._notify_sessions.get(path):
                 s.packets_lost += 1

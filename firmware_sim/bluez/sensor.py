@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from firmware_sim.bluez.encoders import EncoderName
 from postured.wire.protocol import (
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
@@ -100,6 +101,7 @@ class SimSensor:
     manufacturer: str = "posture-reminder"
     model: str = "PostureClip sim"
     samples_per_packet: int = 5
+    encoder: EncoderName = "daemon"  # which code packetises (firmware_sim/bluez/encoders.py)
     boot_t: float = field(default_factory=time.monotonic)
     # link state
     in_range: bool = True

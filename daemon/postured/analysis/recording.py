@@ -25,9 +25,7 @@ class Recording:
     t0: float  # the file's first time stamp (0 when the file has no time column)
 
 
-def read_csv(
-    path: str | Path, *, units: str = "g", rate_hz: float | None = None
-) -> Recording:
+def read_csv(path: str | Path, *, units: str = "g", rate_hz: float | None = None) -> Recording:
     """Read ``path``. ``units`` is "g" or "mps2"; ``rate_hz`` is needed without a t column."""
     p = Path(path)
     if units not in ("g", "mps2"):
