@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from postured.adapters.atomic import write_atomic
 from postured.errors import StateError
-from postured.mqtt.outbox import Outbox, Pending, write_atomic
+from postured.mqtt.outbox import Outbox, Pending
 
 texts = st.text(max_size=40)
 items = st.lists(st.tuples(st.text(min_size=1, max_size=20), texts, texts), max_size=30)

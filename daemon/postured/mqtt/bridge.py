@@ -2,7 +2,9 @@
 
 :class:`MqttBridge` implements :class:`postured.sink.EventSink`. Its methods never block
 and never raise; they queue, and the bridge's tasks deliver. Alerts wait in an outbox,
-saved in the state directory, until the broker acknowledges them (PUBACK).
+saved in the state directory, until the broker acknowledges them (PUBACK). A new alert
+is on disk (fsynced and renamed) before :meth:`MqttBridge.alert` returns, so before the
+daemon logs it or anything is published: a SIGKILL at any instant loses no alert.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -20,13 +21,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from postured.adapters.atomic import VersionedFile, write_json_atomic
 from postured.core.events import Alert, DailyStats, Event, SensorState
 from postured.errors import BrokerError, CommandError, StateError
 from postured.mqtt import discovery
 from postured.mqtt.commands import InvalidCommand, parse_command, reply_payload
 from postured.mqtt.config import MqttConfig
 from postured.mqtt.connection import Message, MqttConnection, NotConnectedError
-from postured.mqtt.outbox import Outbox, Pending, write_atomic
+from postured.mqtt.outbox import Outbox, Pending
 from postured.mqtt.throttle import StateThrottle
 from postured.mqtt.topics import (
     STATS_CONTINUOUS,
@@ -105,7 +107,7 @@ class MqttBridge:
         self._dirty = asyncio.Event()
         self._progress = asyncio.Event()
         self._ha_online = asyncio.Event()
-        self._save_lock = threading.Lock()
+        self._outbox_file = VersionedFile(self._state_dir / OUTBOX_FILE)
         self._runner: asyncio.Task[None] | None = None
         self._n = {
             "sent": 0,
@@ -145,7 +147,7 @@ class MqttBridge:
                 self._runner.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._runner
-            await asyncio.to_thread(self._save_outbox, self._outbox.to_bytes())
+            await asyncio.to_thread(self._save_outbox, *self._outbox_snapshot())
             await self._conn.close()
 
     async def _flush(self) -> None:
@@ -212,7 +214,9 @@ class MqttBridge:
                 old.id,
                 self._outbox.dropped,
             )
-        self._dirty.set()
+        # Synchronous on purpose: alerts are rare and the fsync costs milliseconds
+        # (bench/durability.py); the alert must be on disk before it is reported anywhere.
+        self._save_outbox(*self._outbox_snapshot())
         self._wake_alerts.set()
 
     def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
@@ -301,7 +305,7 @@ class MqttBridge:
         }
         if doc != previous:
             try:
-                write_atomic(self._state_dir / ANNOUNCED_FILE, json.dumps(doc).encode())
+                write_json_atomic(self._state_dir / ANNOUNCED_FILE, doc)
             except StateError as e:
                 log.error("MQTT: %s", e)
 
@@ -395,14 +399,18 @@ class MqttBridge:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
-            await asyncio.to_thread(self._save_outbox, self._outbox.to_bytes())
+            await asyncio.to_thread(self._save_outbox, *self._outbox_snapshot())
 
-    def _save_outbox(self, data: bytes) -> None:
-        with self._save_lock:
-            try:
-                write_atomic(self._state_dir / OUTBOX_FILE, data)
-            except StateError as e:
-                log.error("MQTT: pending alerts not saved: %s", e)
+    def _outbox_snapshot(self) -> tuple[int, bytes]:
+        """The outbox as bytes, numbered; taken on the event loop."""
+        return self._outbox_file.stamp(), self._outbox.to_bytes()
+
+    def _save_outbox(self, stamp: int, data: bytes) -> None:
+        """Write a snapshot unless a newer one is on disk; from the loop or a thread."""
+        try:
+            self._outbox_file.write(stamp, data)
+        except StateError as e:
+            log.error("MQTT: pending alerts not saved: %s", e)
 
     async def _rediscovery_loop(self) -> None:
         while True:
