@@ -22,6 +22,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from postured.adapters.atomic import VersionedFile, write_json_atomic
+from postured.adapters.untrusted import shown, valid_topic_name
+from postured.backoff import RateLimitedLog
 from postured.core.events import Alert, DailyStats, Event, SensorState
 from postured.errors import BrokerError, CommandError, StateError
 from postured.mqtt import discovery
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 
 OUTBOX_FILE = "mqtt-outbox.json"
 ANNOUNCED_FILE = "mqtt-discovery.json"
+#: Rejected commands are news once, then at most once a minute: anyone on the broker can
+#: send thousands, and each one must not cost a log line.
+REJECTED_LOG_INTERVAL_S = 60.0
 
 
 class MqttBridge:
@@ -109,6 +114,7 @@ class MqttBridge:
         self._ha_online = asyncio.Event()
         self._outbox_file = VersionedFile(self._state_dir / OUTBOX_FILE)
         self._runner: asyncio.Task[None] | None = None
+        self._rejected_log = RateLimitedLog(REJECTED_LOG_INTERVAL_S)
         self._n = {
             "sent": 0,
             "malformed_commands": 0,
@@ -264,8 +270,8 @@ class MqttBridge:
             fut = self._conn.publish(topic, payload, qos=qos, retain=retain)
         except BrokerError:
             return None
-        except (ValueError, TypeError):
-            log.exception("MQTT: cannot publish to %r", topic)
+        except (ValueError, TypeError) as e:  # paho's checks, e.g. a topic too long
+            log.error("MQTT: cannot publish to %s: %s", shown(topic), e)
             return None
         fut.add_done_callback(self._count_sent)
         return fut
@@ -440,11 +446,15 @@ class MqttBridge:
 
     async def _command(self, sensor_id: str, name: str, msg: Message) -> None:
         if sensor_id not in self._sensors:
-            log.debug("MQTT: ignored %s for sensor %r, which is not configured", name, sensor_id)
+            log.debug(
+                "MQTT: ignored %s for sensor %s, which is not configured",
+                shown(name),
+                shown(sensor_id),
+            )
             return
         if not msg.payload:
             # Zero bytes is how a retained message is deleted, not a request.
-            log.debug("MQTT: ignored an empty message on %s", msg.topic)
+            log.debug("MQTT: ignored an empty message on %s", shown(msg.topic, 200))
             return
         reply_topic = self.topics.reply(sensor_id, name)
         try:
@@ -456,9 +466,10 @@ class MqttBridge:
             cmd = parse_command(sensor_id, name, msg.payload)
         except InvalidCommand as e:
             self._n["malformed_commands"] += 1
-            log.warning("MQTT: rejected command %s for %s: %s", name[:64], sensor_id, e)
-            reply = reply_payload(name, ok=False, request_id=e.request_id, error=str(e))
-            self._send(reply_topic, dumps(reply), 1, False)
+            self._log_rejected(name, sensor_id, e)
+            if valid_topic_name(reply_topic):  # e.g. a 64 KiB command name has no reply topic
+                reply = reply_payload(name, ok=False, request_id=e.request_id, error=str(e))
+                self._send(reply_topic, dumps(reply), 1, False)
             return
         self._n["commands"] += 1
         try:
@@ -482,3 +493,10 @@ class MqttBridge:
             log.exception("MQTT: the reply to %s is not JSON", cmd.name)
             text = dumps(reply_payload(cmd.name, ok=True, request_id=cmd.request_id))
         self._send(reply_topic, text, 1, False)
+
+    def _log_rejected(self, name: str, sensor_id: str, e: InvalidCommand) -> None:
+        if not self._rejected_log.ready(self._clock()):
+            return
+        held = self._rejected_log.take_suppressed()
+        more = f" ({held} more rejected since the last report)" if held else ""
+        log.warning("MQTT: rejected command %s for %s: %s%s", shown(name), sensor_id, e, more)

@@ -27,7 +27,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from postured.backoff import Backoff
+from postured.backoff import Backoff, RateLimitedLog
 from postured.errors import BrokerError, ConfigError
 from postured.mqtt.config import MqttConfig
 
@@ -203,6 +203,7 @@ class MqttConnection:
         self._task: asyncio.Task[None] | None = None
         self.last_error: BrokerError | None = None
         self.counters: dict[str, int] = {"connects": 0, "failures": 0, "inbox_dropped": 0}
+        self._dropped_log = RateLimitedLog(60.0)  # a flood must not also flood the log
         self._where = f"{cfg.host}:{cfg.port}"
         if self._password and not cfg.tls and not is_loopback(cfg.host):
             log.warning(
@@ -455,5 +456,9 @@ class MqttConnection:
         if self._inbox.full():
             self._inbox.get_nowait()
             self.counters["inbox_dropped"] += 1
-            log.warning("MQTT: incoming queue full; dropped the oldest message")
+            if self._dropped_log.ready(asyncio.get_running_loop().time()):
+                log.warning(
+                    "MQTT: incoming queue full; dropped the oldest message (%d so far)",
+                    self.counters["inbox_dropped"],
+                )
         self._inbox.put_nowait(msg)
