@@ -20,7 +20,7 @@ from tests.mqtt.fuzz import BASE, Sent, corpus, max_name
 from tests.mqtt.helpers import SENSORS, Recorder, fast_config, until
 from tests.support.mosquitto import Mosquitto
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
 class Peer:
