@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postured.adapters.mqtt.outbox import Outbox, Pending, write_atomic
+from postured.adapters.atomic import write_atomic
+from postured.adapters.mqtt.outbox import Outbox, Pending
 from postured.errors import StateError
 
 texts = st.text(max_size=40)

@@ -1,9 +1,10 @@
 """What survives a restart: per-sensor calibration and daily statistics, as JSON files.
 
-Every write is atomic (a temp file in the same directory, fsync, rename, fsync of the
-directory), so a crash or SIGKILL at any moment leaves either the old or the new file,
-never a torn one. A file that cannot be parsed is moved aside as
-``<name>.corrupt-<timestamp>`` with a warning and the defaults are used.
+Every write goes through :func:`postured.adapters.atomic.write_atomic` (a temp file in
+the same directory, fsync, rename, fsync of the directory; mode 0600), so a crash or
+SIGKILL at any moment leaves either the old or the new file, never a torn one. A file
+that cannot be parsed is moved aside as ``<name>.corrupt-<timestamp>`` with a warning
+and the defaults are used.
 
 Layout of the state directory::
 
@@ -21,13 +22,13 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 import typing
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from postured.adapters.atomic import write_atomic
 from postured.core.events import DailyStats
 from postured.errors import StateError
 
@@ -62,35 +63,8 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
 
     Raises :class:`StateError` when the directory is not writable or the disk is full.
     """
-    p = Path(path)
     data = json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True).encode() + b"\n"
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-        tmp = None
-        _fsync_dir(p.parent)
-    except OSError as e:
-        raise StateError(
-            f"cannot write {p}: {e.strerror or e}; check that the state directory is "
-            "writable and the disk is not full"
-        ) from e
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _fsync_dir(d: Path) -> None:
-    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(path, data)
 
 
 def read_json(path: str | os.PathLike[str], default: _T) -> Any | _T:

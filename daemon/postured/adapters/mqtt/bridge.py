@@ -2,7 +2,9 @@
 
 :class:`MqttBridge` implements :class:`postured.ports.sink.EventSink`. Its methods never block
 and never raise; they queue, and the bridge's tasks deliver. Alerts wait in an outbox,
-saved in the state directory, until the broker acknowledges them (PUBACK).
+saved in the state directory, until the broker acknowledges them (PUBACK). A new alert
+is on disk (fsynced and renamed) before :meth:`MqttBridge.alert` returns, so before the
+daemon logs it or anything is published: a SIGKILL at any instant loses no alert.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -20,10 +21,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from postured.adapters.atomic import VersionedFile, write_json_atomic
+from postured.adapters.backoff import RateLimitedLog
 from postured.adapters.mqtt import discovery
 from postured.adapters.mqtt.commands import InvalidCommand, parse_command, reply_payload
 from postured.adapters.mqtt.connection import Message, MqttConnection, NotConnectedError
-from postured.adapters.mqtt.outbox import Outbox, Pending, write_atomic
+from postured.adapters.mqtt.outbox import Outbox, Pending
 from postured.adapters.mqtt.throttle import StateThrottle
 from postured.adapters.mqtt.topics import (
     STATS_CONTINUOUS,
@@ -34,6 +37,7 @@ from postured.adapters.mqtt.topics import (
     state_payload,
 )
 from postured.adapters.mqtt.transport import MqttTransport, TransportFactory
+from postured.adapters.untrusted import shown, valid_topic_name
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import Alert, DailyStats, Event, SensorState
@@ -44,6 +48,9 @@ log = logging.getLogger(__name__)
 
 OUTBOX_FILE = "mqtt-outbox.json"
 ANNOUNCED_FILE = "mqtt-discovery.json"
+#: Rejected commands are news once, then at most once a minute: anyone on the broker can
+#: send thousands, and each one must not cost a log line.
+REJECTED_LOG_INTERVAL_S = 60.0
 
 
 class MqttBridge:
@@ -105,8 +112,9 @@ class MqttBridge:
         self._dirty = asyncio.Event()
         self._progress = asyncio.Event()
         self._ha_online = asyncio.Event()
-        self._save_lock = threading.Lock()
+        self._outbox_file = VersionedFile(self._state_dir / OUTBOX_FILE)
         self._runner: asyncio.Task[None] | None = None
+        self._rejected_log = RateLimitedLog(REJECTED_LOG_INTERVAL_S)
         self._n = {
             "sent": 0,
             "malformed_commands": 0,
@@ -145,7 +153,7 @@ class MqttBridge:
                 self._runner.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._runner
-            await asyncio.to_thread(self._save_outbox, self._outbox.to_bytes())
+            await asyncio.to_thread(self._save_outbox, *self._outbox_snapshot())
             await self._conn.close()
 
     async def _flush(self) -> None:
@@ -212,7 +220,9 @@ class MqttBridge:
                 old.id,
                 self._outbox.dropped,
             )
-        self._dirty.set()
+        # Synchronous on purpose: alerts are rare and the fsync costs milliseconds
+        # (bench/durability.py); the alert must be on disk before it is reported anywhere.
+        self._save_outbox(*self._outbox_snapshot())
         self._wake_alerts.set()
 
     def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
@@ -260,8 +270,8 @@ class MqttBridge:
             fut = self._conn.publish(topic, payload, qos=qos, retain=retain)
         except BrokerError:
             return None
-        except (ValueError, TypeError):
-            log.exception("MQTT: cannot publish to %r", topic)
+        except (ValueError, TypeError) as e:  # paho's checks, e.g. a topic too long
+            log.error("MQTT: cannot publish to %s: %s", shown(topic), e)
             return None
         fut.add_done_callback(self._count_sent)
         return fut
@@ -301,7 +311,7 @@ class MqttBridge:
         }
         if doc != previous:
             try:
-                write_atomic(self._state_dir / ANNOUNCED_FILE, json.dumps(doc).encode())
+                write_json_atomic(self._state_dir / ANNOUNCED_FILE, doc)
             except StateError as e:
                 log.error("MQTT: %s", e)
 
@@ -395,14 +405,18 @@ class MqttBridge:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
-            await asyncio.to_thread(self._save_outbox, self._outbox.to_bytes())
+            await asyncio.to_thread(self._save_outbox, *self._outbox_snapshot())
 
-    def _save_outbox(self, data: bytes) -> None:
-        with self._save_lock:
-            try:
-                write_atomic(self._state_dir / OUTBOX_FILE, data)
-            except StateError as e:
-                log.error("MQTT: pending alerts not saved: %s", e)
+    def _outbox_snapshot(self) -> tuple[int, bytes]:
+        """The outbox as bytes, numbered; taken on the event loop."""
+        return self._outbox_file.stamp(), self._outbox.to_bytes()
+
+    def _save_outbox(self, stamp: int, data: bytes) -> None:
+        """Write a snapshot unless a newer one is on disk; from the loop or a thread."""
+        try:
+            self._outbox_file.write(stamp, data)
+        except StateError as e:
+            log.error("MQTT: pending alerts not saved: %s", e)
 
     async def _rediscovery_loop(self) -> None:
         while True:
@@ -432,11 +446,15 @@ class MqttBridge:
 
     async def _command(self, sensor_id: str, name: str, msg: Message) -> None:
         if sensor_id not in self._sensors:
-            log.debug("MQTT: ignored %s for sensor %r, which is not configured", name, sensor_id)
+            log.debug(
+                "MQTT: ignored %s for sensor %s, which is not configured",
+                shown(name),
+                shown(sensor_id),
+            )
             return
         if not msg.payload:
             # Zero bytes is how a retained message is deleted, not a request.
-            log.debug("MQTT: ignored an empty message on %s", msg.topic)
+            log.debug("MQTT: ignored an empty message on %s", shown(msg.topic, 200))
             return
         reply_topic = self.topics.reply(sensor_id, name)
         try:
@@ -448,9 +466,10 @@ class MqttBridge:
             cmd = parse_command(sensor_id, name, msg.payload)
         except InvalidCommand as e:
             self._n["malformed_commands"] += 1
-            log.warning("MQTT: rejected command %s for %s: %s", name[:64], sensor_id, e)
-            reply = reply_payload(name, ok=False, request_id=e.request_id, error=str(e))
-            self._send(reply_topic, dumps(reply), 1, False)
+            self._log_rejected(name, sensor_id, e)
+            if valid_topic_name(reply_topic):  # e.g. a 64 KiB command name has no reply topic
+                reply = reply_payload(name, ok=False, request_id=e.request_id, error=str(e))
+                self._send(reply_topic, dumps(reply), 1, False)
             return
         self._n["commands"] += 1
         try:
@@ -474,3 +493,10 @@ class MqttBridge:
             log.exception("MQTT: the reply to %s is not JSON", cmd.name)
             text = dumps(reply_payload(cmd.name, ok=True, request_id=cmd.request_id))
         self._send(reply_topic, text, 1, False)
+
+    def _log_rejected(self, name: str, sensor_id: str, e: InvalidCommand) -> None:
+        if not self._rejected_log.ready(self._clock()):
+            return
+        held = self._rejected_log.take_suppressed()
+        more = f" ({held} more rejected since the last report)" if held else ""
+        log.warning("MQTT: rejected command %s for %s: %s%s", shown(name), sensor_id, e, more)

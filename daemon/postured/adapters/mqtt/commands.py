@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from postured.adapters.untrusted import shown
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.errors import CommandError
 from postured.ports.sink import COMMANDS, Command
@@ -53,7 +54,7 @@ def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
         bad_json = f"payload is not UTF-8 JSON ({e})"
     if name not in COMMANDS:
         raise InvalidCommand(
-            f"unknown command {name!r}; known: {', '.join(COMMANDS)}",
+            f"unknown command {shown(name)}; known: {', '.join(COMMANDS)}",
             _request_id(data) if isinstance(data, dict) else None,
         )
     if bad_json is not None:

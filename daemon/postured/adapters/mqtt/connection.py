@@ -26,7 +26,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from postured.adapters.backoff import Backoff
+from postured.adapters.backoff import Backoff, RateLimitedLog
 from postured.config.loader import is_loopback
 from postured.config.mqtt import MqttConfig
 from postured.errors import BrokerError, ConfigError
@@ -192,6 +192,7 @@ class MqttConnection:
         self._task: asyncio.Task[None] | None = None
         self.last_error: BrokerError | None = None
         self.counters: dict[str, int] = {"connects": 0, "failures": 0, "inbox_dropped": 0}
+        self._dropped_log = RateLimitedLog(60.0)  # a flood must not also flood the log
         self._where = f"{cfg.host}:{cfg.port}"
         if self._password and not cfg.tls and not is_loopback(cfg.host):
             log.warning(
@@ -439,5 +440,9 @@ class MqttConnection:
         if self._inbox.full():
             self._inbox.get_nowait()
             self.counters["inbox_dropped"] += 1
-            log.warning("MQTT: incoming queue full; dropped the oldest message")
+            if self._dropped_log.ready(asyncio.get_running_loop().time()):
+                log.warning(
+                    "MQTT: incoming queue full; dropped the oldest message (%d so far)",
+                    self.counters["inbox_dropped"],
+                )
         self._inbox.put_nowait(msg)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from postured.errors import StateError
+from postured.adapters.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -105,22 +104,3 @@ class Outbox:
 
     def save(self, path: Path) -> None:
         write_atomic(path, self.to_bytes())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file, fsync and rename, so a crash leaves old or new."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as e:
-        raise StateError(f"cannot write {path} ({e}); check the state directory") from e
