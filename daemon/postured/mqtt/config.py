@@ -27,6 +27,12 @@ class MqttConfig:
     key_file: str = setting("", help="client private key for mutual TLS")
     keepalive_s: int = setting(30, min=5, max=3600, unit="s", help="MQTT keepalive")
     base_topic: str = setting("posture", pattern=TOPIC_PATTERN, help="topic prefix")
+    node_id: str = setting(
+        "",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        help="this daemon's name on a broker shared by several (one per room): its own "
+        "status topic <base>/daemon/<node_id>/status; empty = the single-daemon <base>/status",
+    )
     discovery: bool = setting(True, help="publish Home Assistant MQTT discovery")
     discovery_prefix: str = setting(
         "homeassistant", pattern=TOPIC_PATTERN, help="Home Assistant discovery prefix"

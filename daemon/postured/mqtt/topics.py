@@ -22,6 +22,26 @@ class Topics:
     def status(self) -> str:
         return f"{self.base}/status"
 
+    def daemon_status(self, node_id: str) -> str:
+        """One daemon's status and last will; ``""`` is the single-daemon ``<base>/status``."""
+        return f"{self.base}/daemon/{node_id}/status" if node_id else self.status
+
+    def claim(self, sensor_id: str) -> str:
+        """Retained: the node id of the daemon that owns ``sensor_id`` (collision check)."""
+        return f"{self.base}/{sensor_id}/owner"
+
+    @property
+    def claim_filter(self) -> str:
+        return f"{self.base}/+/owner"
+
+    def parse_claim(self, topic: str) -> str | None:
+        """The sensor id of ``<base>/<sensor>/owner``, else None."""
+        prefix = self.base + "/"
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix) :].split("/")
+        return parts[0] if len(parts) == 2 and parts[1] == "owner" and parts[0] else None
+
     @property
     def command_filter(self) -> str:
         return f"{self.base}/+/cmd/+"
