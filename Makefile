@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test check lint typecheck bench bench-quick system-deps clean
+.PHONY: demo test test-homeassistant check lint typecheck bench bench-quick system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ system-deps:
 # The whole suite; installs mosquitto, dbus and chromium from Debian when missing.
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q
+
+# A real Home Assistant core (cached venv, see .ci/homeassistant) against our bridges.
+test-homeassistant: $(STAMP) system-deps
+	bash .ci/homeassistant >/dev/null
+	POSTURED_HOMEASSISTANT=1 $(PY) -m pytest -q -m homeassistant tests/homeassistant
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
