@@ -14,7 +14,9 @@ class MqttConfig:
     host: str = setting("127.0.0.1", help="broker host name or address")
     port: int = setting(1883, min=1, max=65535, help="broker port (8883 is usual for TLS)")
     protocol: str = setting("5", choices=("5", "3.1.1"), help="MQTT protocol version")
-    client_id: str = setting("", help="client id; empty = 'postured-<hostname>'")
+    client_id: str = setting(
+        "", help="client id; empty = 'postured-<hostname>' (+ '-<node_id>' when set)"
+    )
     username: str = setting("", help="user name; empty = anonymous")
     password_file: str = setting(
         "",
