@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import pytest
 from postured.mqtt.bridge import MqttBridge
 from postured.sensor_config import SensorConfig
 from tests.mqtt.helpers import Recorder, fast_config, make_state, until
+from tests.service.procs import running
 from tests.support.mosquitto import Mosquitto, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.homeassistant, pytest.mark.broker]
@@ -210,6 +212,90 @@ async def test_devices_entities_states_commands_and_availability(
             assert st["sensor.posture_sensor_office_posture"]["state"] == "unavailable"
             assert st["sensor.posture_sensor_kitchen_posture"]["state"] == "upright"
             await office.__aenter__()  # so the async with above closes it cleanly
+    log = (cfg / "home-assistant.log").read_text()
+    bad = [
+        line for line in log.splitlines()
+        if ("WARNING" in line or "ERROR" in line) and "mqtt" in line.lower()
+    ]  # fmt: skip
+    assert bad == []
+
+
+def _daemon_config(path: Path, port: int, node: str, sid: str, state_dir: Path) -> Path:
+    path.write_text(
+        f"""
+[service]
+state_dir = "{state_dir}"
+timezone = "UTC"
+
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+state_interval_s = 1
+node_id = "{node}"
+
+[[sensors]]
+id = "{sid}"
+name = "Posture sensor"
+source = "sim"
+scenario = "demo"
+speed = 60
+"""
+    )
+    return path
+
+
+@pytest.mark.asyncio
+async def test_sigkill_of_one_daemon_leaves_the_others_sensors_available(
+    hass: tuple[str, Path], mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    url, cfg = hass
+    async with aiohttp.ClientSession() as session:
+        await _up(session, url)
+        token = await _token(session, url)
+        h = {"Authorization": f"Bearer {token}"}
+        await _mqtt_entry(session, url, h, mosquitto.port)
+        k = _daemon_config(tmp_path / "k.toml", mosquitto.port, "kitchen", "k1", tmp_path / "ks")
+        o = _daemon_config(tmp_path / "o.toml", mosquitto.port, "office", "o1", tmp_path / "os")
+        with (
+            running(tmp_path / "kr", "run", "-c", str(k)) as kd,
+            running(tmp_path / "or", "run", "-c", str(o)) as od,
+        ):
+
+            async def states() -> dict[str, Any]:
+                async with session.get(f"{url}/api/states", headers=h) as resp:
+                    return {s["entity_id"]: s for s in await resp.json()}
+
+            async def wait(pred: Any, within: float) -> dict[str, Any]:
+                deadline = time.monotonic() + within
+                while True:
+                    st = await states()
+                    if pred(st) or time.monotonic() > deadline:
+                        return st
+                    await asyncio.sleep(0.5)  # Home Assistant offers no event over REST
+
+            def alerted(st: dict[str, Any], room: str) -> bool:
+                ev = st.get(f"event.posture_sensor_{room}_alert", {})
+                return ev.get("attributes", {}).get("event_type") in (
+                    "forward_head",
+                    "long_sitting",
+                )
+
+            # A simulated minute at 60x is about a second; alerts of the demo come soon after.
+            st = await wait(lambda s: alerted(s, "kitchen") and alerted(s, "office"), 90)
+            assert alerted(st, "kitchen"), st.get("event.posture_sensor_kitchen_alert")
+            assert alerted(st, "office")
+            assert st["binary_sensor.posture_sensor_kitchen_calibrated"]["state"] in ("on", "off")
+            assert st["sensor.posture_sensor_kitchen_activity"]["state"] in (
+                "still", "active", "walking"
+            )  # fmt: skip
+            od.signal(signal.SIGKILL)
+            assert od.wait(5) == -signal.SIGKILL
+            st = await wait(
+                lambda s: s["sensor.posture_sensor_office_posture"]["state"] == "unavailable", 30
+            )
+            assert st["sensor.posture_sensor_office_posture"]["state"] == "unavailable"
+            assert st["sensor.posture_sensor_kitchen_posture"]["state"] != "unavailable"
+            assert "Traceback" not in kd.stderr()
     log = (cfg / "home-assistant.log").read_text()
     bad = [
         line for line in log.splitlines()
