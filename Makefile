@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: flash-firmware demo test test-slow test-all check lint typecheck bench bench-quick system-deps clean
+.PHONY: flash-firmware demo test test-slow test-all test-homeassistant check lint typecheck bench bench-quick system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ test-slow: $(STAMP) system-deps $(WASM_STAMP)
 	$(PY) -m pytest -q -m slow
 
 test-all: test test-slow
+
+# A real Home Assistant core (cached venv, see .ci/homeassistant) against our bridges.
+test-homeassistant: $(STAMP) system-deps
+	bash .ci/homeassistant >/dev/null
+	POSTURED_HOMEASSISTANT=1 $(PY) -m pytest -q -m homeassistant tests/homeassistant
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

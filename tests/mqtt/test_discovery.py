@@ -26,6 +26,25 @@ REQUIRED = {
     "event": {"state_topic", "event_types"},
     "button": {"command_topic", "payload_press"},
     "switch": {"command_topic", "state_topic", "payload_on", "payload_off"},
+    "number": {"command_topic", "command_template", "min", "max"},
+}
+
+#: Unique ids Home Assistant registered for existing users: they must never change.
+RELEASED_KEYS = {
+    "posture",
+    "trunk_angle",
+    "sitting_since",
+    "rssi",
+    "battery",
+    "slouching",
+    "alert",
+    "calibrate",
+    "snooze",
+    "pause",
+    "sitting_today",
+    "longest_sitting_today",
+    "alerts_today",
+    "breaks_today",
 }
 
 
@@ -64,6 +83,44 @@ def test_every_component_has_platform_fields_and_unique_id(
         assert re.fullmatch(r"[a-zA-Z0-9_-]+", c["unique_id"])
         assert REQUIRED[c["p"]] <= set(c), (key, REQUIRED[c["p"]] - set(c))
         assert "availability" not in c  # shared at the root, not overridden
+        # Home Assistant 2025.4 ignores a top-level qos; only a per-component one counts.
+        assert c["qos"] == 1, key
+    assert "qos" not in p
+
+
+def test_unique_ids_of_released_entities_are_unchanged(
+    announced: tuple[str, dict[str, Any]],
+) -> None:
+    _, p = announced
+    ids = {c["unique_id"] for c in p["cmps"].values()}
+    assert {f"postured_desk-1_{k}" for k in RELEASED_KEYS} <= ids
+
+
+def test_the_entities_issue_16_asks_for(announced: tuple[str, dict[str, Any]]) -> None:
+    _, p = announced
+    c = p["cmps"]
+    assert c["trunk_angle"]["state_class"] == "measurement"
+    assert "measurement_angle" not in json.dumps(p)
+    assert c["calibrate"]["entity_category"] == "config"
+    assert c["rssi"]["enabled_by_default"] is False
+    for key in ("sitting", "worn", "calibrated", "forward_learned"):
+        assert c[key]["p"] == "binary_sensor", key
+        assert c[key]["state_topic"] == T.state("desk-1")
+    assert c["activity"]["options"] == ["still", "active", "walking"]
+    assert c["snoozed_until"]["device_class"] == "timestamp"
+    assert c["cancel_snooze"]["command_topic"] == T.command("desk-1", "resume")
+    number = c["snooze_minutes"]
+    assert (number["min"], number["max"]) == (1, 240)
+    payload = number["command_template"].replace("{{ value | int }}", "45").encode()
+    assert parse_command("desk-1", "snooze", payload).minutes == 45
+
+
+def test_a_node_id_gives_its_own_status_topic_and_a_distinct_device_name() -> None:
+    cfg = fast_config(1883, base_topic="home/posture", node_id="kitchen")
+    _, p = discovery.device_config(cfg, SENSOR, "1.2.3")
+    assert p["availability"][0]["topic"] == "home/posture/daemon/kitchen/status"
+    assert p["dev"]["name"] == "Desk clip (kitchen)"
+    assert p["cmps"]["posture"]["unique_id"] == "postured_desk-1_posture"
 
 
 def test_availability_needs_both_the_daemon_and_the_sensor(
@@ -84,7 +141,6 @@ def test_the_entities_the_issue_lists(announced: tuple[str, dict[str, Any]]) -> 
     c = p["cmps"]
     assert c["posture"]["device_class"] == "enum"
     assert c["posture"]["options"] == [x.value for x in Posture]
-    assert c["trunk_angle"]["state_class"] == "measurement_angle"
     assert c["trunk_angle"]["unit_of_measurement"] == "°"
     assert c["sitting_since"]["device_class"] == "timestamp"
     assert c["rssi"]["entity_category"] == "diagnostic"

@@ -13,7 +13,9 @@ from tests.mqtt.helpers import fast_config
 
 HA_DIR = Path(__file__).parents[2] / "config" / "homeassistant"
 # Entity ids of the device "Posture sensor" (actions such as button.press do not match).
-ENTITY = re.compile(r"\b(?:sensor|binary_sensor|event|button|switch)\.posture_sensor_[a-z0-9_]+")
+ENTITY = re.compile(
+    r"\b(?:sensor|binary_sensor|event|button|switch|number)\.posture_sensor_[a-z0-9_]+"
+)
 
 
 def slug(text: str) -> str:

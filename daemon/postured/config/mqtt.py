@@ -15,7 +15,9 @@ class MqttConfig:
     host: str = setting("127.0.0.1", help="broker host name or address")
     port: int = setting(1883, min=1, max=65535, help="broker port (8883 is usual for TLS)")
     protocol: str = setting("5", choices=("5", "3.1.1"), help="MQTT protocol version")
-    client_id: str = setting("", help="client id; empty = 'postured-<hostname>'")
+    client_id: str = setting(
+        "", help="client id; empty = 'postured-<hostname>' (+ '-<node_id>' when set)"
+    )
     username: str = setting("", help="user name; empty = anonymous")
     password_file: str = setting(
         "",
@@ -28,6 +30,12 @@ class MqttConfig:
     key_file: str = setting("", help="client private key for mutual TLS")
     keepalive_s: int = setting(30, min=5, max=3600, unit="s", help="MQTT keepalive")
     base_topic: str = setting("posture", pattern=TOPIC_PATTERN, help="topic prefix")
+    node_id: str = setting(
+        "",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        help="this daemon's name on a broker shared by several (one per room): its own "
+        "status topic <base>/daemon/<node_id>/status; empty = the single-daemon <base>/status",
+    )
     discovery: bool = setting(True, help="publish Home Assistant MQTT discovery")
     discovery_prefix: str = setting(
         "homeassistant", pattern=TOPIC_PATTERN, help="Home Assistant discovery prefix"

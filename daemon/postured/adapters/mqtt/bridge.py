@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -87,7 +88,8 @@ class MqttBridge:
         self._flush_timeout_s = flush_timeout_s
         self._rng = rng or random.Random()
         self._clock = clock
-        will = Message(self.topics.status, b"offline", qos=1, retain=True)
+        self._status_topic = self.topics.daemon_status(cfg.node_id)
+        will = Message(self._status_topic, b"offline", qos=1, retain=True)
         if transport is None:
             self._conn: MqttTransport = MqttConnection(
                 cfg,
@@ -113,6 +115,11 @@ class MqttBridge:
         self._progress = asyncio.Event()
         self._ha_online = asyncio.Event()
         self._outbox_file = VersionedFile(self._state_dir / OUTBOX_FILE)
+        self._announced: dict[str, Any] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        #: Sensor id -> the other daemon's node id that claims it too.
+        self.collisions: dict[str, str] = {}
+        self._save_lock = threading.Lock()
         self._runner: asyncio.Task[None] | None = None
         self._rejected_log = RateLimitedLog(REJECTED_LOG_INTERVAL_S)
         self._n = {
@@ -133,7 +140,10 @@ class MqttBridge:
             log.info(
                 "MQTT: %d alerts from before the restart wait for the broker", len(self._outbox)
             )
+        self._announced = await asyncio.to_thread(self._load_announced)
         self._conn.subscribe(self.topics.command_filter, qos=1)
+        if self.cfg.node_id:
+            self._conn.subscribe(self.topics.claim_filter, qos=1)
         if self.cfg.discovery:
             self._conn.subscribe(discovery.birth_topic(self.cfg), qos=1)
         await self._conn.__aenter__()
@@ -169,8 +179,8 @@ class MqttBridge:
                     await self._progress.wait()
         if len(self._outbox):
             log.warning("MQTT: %d alerts stay queued for the next start", len(self._outbox))
-        futs = [self._send(self.topics.availability(s), "offline", 1, True) for s in self._sensors]
-        futs.append(self._send(self.topics.status, "offline", 1, True))
+        futs = self._publish_availability(offline=True)
+        futs.append(self._send(self._status_topic, "offline", 1, True))
         pending = [f for f in futs if f is not None]
         if pending:
             await asyncio.wait(pending, timeout=max(0.5, deadline - loop.time()))
@@ -204,6 +214,7 @@ class MqttBridge:
             "events_dropped": self._n["events_dropped"],
             "commands": self._n["commands"],
             "refused": self._n["refused"],
+            "collisions": len(self.collisions),
         }
 
     def alert(self, sensor_id: str, alert: Alert) -> None:
@@ -282,16 +293,34 @@ class MqttBridge:
 
     def _announce(self) -> None:
         """On every connect: online, discovery, availability, the latest state."""
-        self._send(self.topics.status, "online", 1, True)
+        self._send(self._status_topic, "online", 1, True)
+        if self.cfg.node_id:
+            for sid in self._sensors:
+                self._send(self.topics.claim(sid), self.cfg.node_id, 1, True)
         self._sync_discovery()
-        for sid, online in self._avail.items():
-            self._send(self.topics.availability(sid), "online" if online else "offline", 1, True)
+        self._publish_availability()
         self._publish_latest(everything=True)
         self._wake_alerts.set()
 
+    def _publish_availability(self, *, offline: bool = False) -> list[asyncio.Future[None] | None]:
+        """Every own sensor's retained availability (all ``offline`` when stopping)."""
+        return [
+            self._send(
+                self.topics.availability(sid),
+                "online" if up and not offline else "offline",
+                1,
+                True,
+            )
+            for sid, up in self._avail.items()
+        ]
+
     def _sync_discovery(self) -> None:
-        """Clear devices announced before but gone from the config, announce the rest."""
-        previous = self._load_announced()
+        """Clear devices this daemon announced before but gone from its config, announce the rest.
+
+        Only this daemon's own file says what to clear, so one daemon never removes the
+        devices of another on the same broker.
+        """
+        previous = self._announced
         current = set(self._sensors) if self.cfg.discovery else set()
         old_prefix = previous.get("prefix", self.cfg.discovery_prefix)
         old_base = Topics(previous.get("base", self.cfg.base_topic))
@@ -310,6 +339,14 @@ class MqttBridge:
             "sensors": sorted(current),
         }
         if doc != previous:
+            self._announced = doc
+            # fsync-written in a worker thread: never on the event loop.
+            task = asyncio.create_task(asyncio.to_thread(self._save_announced, doc))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def _save_announced(self, doc: Mapping[str, Any]) -> None:
+        with self._save_lock:
             try:
                 write_json_atomic(self._state_dir / ANNOUNCED_FILE, doc)
             except StateError as e:
@@ -427,10 +464,7 @@ class MqttBridge:
             if self._conn.connected:
                 log.info("MQTT: Home Assistant came online; sending discovery and state again")
                 self._publish_discovery()
-                for sid, online in self._avail.items():
-                    self._send(
-                        self.topics.availability(sid), "online" if online else "offline", 1, True
-                    )
+                self._publish_availability()
                 self._publish_latest(everything=True)
 
     async def _inbox_loop(self) -> None:
@@ -440,9 +474,30 @@ class MqttBridge:
                 if msg.payload.strip() == b"online" and self.cfg.discovery:
                     self._ha_online.set()
                 continue
+            claimed = self.topics.parse_claim(msg.topic)
+            if claimed is not None:
+                self._check_claim(claimed, msg.payload)
+                continue
             parsed = self.topics.parse_command(msg.topic)
             if parsed is not None:
                 await self._command(*parsed, msg)
+
+    def _check_claim(self, sensor_id: str, payload: bytes) -> None:
+        """Another daemon claiming one of our sensor ids: report it, never merge silently."""
+        owner = payload.decode("utf-8", "replace").strip()
+        if sensor_id not in self._sensors or not owner or owner == self.cfg.node_id:
+            return
+        if self.collisions.get(sensor_id) == owner:
+            return  # reported already; answering again would ping-pong with the other daemon
+        self.collisions[sensor_id] = owner
+        log.error(
+            "MQTT: sensor id %r is also used by the daemon %r on this broker; their topics "
+            "and Home Assistant entities would mix: give one of them another [[sensor]] id",
+            sensor_id,
+            owner,
+        )
+        # Claimed again, once, so the other daemon sees the collision too.
+        self._send(self.topics.claim(sensor_id), self.cfg.node_id, 1, True)
 
     async def _command(self, sensor_id: str, name: str, msg: Message) -> None:
         if sensor_id not in self._sensors:

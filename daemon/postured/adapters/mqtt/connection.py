@@ -171,7 +171,10 @@ class MqttConnection:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.cfg = cfg
-        self.client_id = client_id or cfg.client_id or default_client_id()
+        # Two daemons on one host (one per room) must not share a client id: the broker would
+        # drop one each time the other connects.
+        suffix = f"-{cfg.node_id}" if cfg.node_id else ""
+        self.client_id = client_id or cfg.client_id or default_client_id(suffix)
         self._will = will
         self._on_connect_hook = on_connect
         self._password = read_password(cfg, os.environ if environ is None else environ)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from postured.core.events import Alert, SensorState
 
@@ -21,6 +21,26 @@ class Topics:
     @property
     def status(self) -> str:
         return f"{self.base}/status"
+
+    def daemon_status(self, node_id: str) -> str:
+        """One daemon's status and last will; ``""`` is the single-daemon ``<base>/status``."""
+        return f"{self.base}/daemon/{node_id}/status" if node_id else self.status
+
+    def claim(self, sensor_id: str) -> str:
+        """Retained: the node id of the daemon that owns ``sensor_id`` (collision check)."""
+        return f"{self.base}/{sensor_id}/owner"
+
+    @property
+    def claim_filter(self) -> str:
+        return f"{self.base}/+/owner"
+
+    def parse_claim(self, topic: str) -> str | None:
+        """The sensor id of ``<base>/<sensor>/owner``, else None."""
+        prefix = self.base + "/"
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix) :].split("/")
+        return parts[0] if len(parts) == 2 and parts[1] == "owner" and parts[0] else None
 
     @property
     def command_filter(self) -> str:
@@ -78,14 +98,36 @@ def dumps(obj: Mapping[str, Any]) -> str:
     return json.dumps(_finite(dict(obj)), separators=(",", ":"), allow_nan=False)
 
 
-def alert_payload(alert: Alert) -> dict[str, Any]:
+class StretchPayload(TypedDict):
+    id: str
+    name: str
+    targets: Any
+    steps: list[str]
+    why: str
+
+
+class AlertPayload(TypedDict):
+    """``<base>/<sensor>/alert`` (docs/mqtt.md, "Alert")."""
+
+    id: str
+    kind: str
+    event_type: str  # repeats kind: Home Assistant's event entity reads this field
+    message: str
+    stretch: StretchPayload
+    duration_s: float
+    angle_deg: float | None
+    level: int
+    time: str
+
+
+def alert_payload(alert: Alert) -> AlertPayload:
     """The alert topic's JSON; ``event_type`` repeats ``kind`` for Home Assistant."""
     return {
         "id": alert.id,
         "kind": alert.kind.value,
         "event_type": alert.kind.value,
         "message": alert.message,
-        "stretch": alert.stretch.to_dict(),
+        "stretch": alert.stretch.to_dict(),  # type: ignore[typeddict-item]  # to_dict is untyped
         "duration_s": round(alert.duration_s, 1),
         "angle_deg": None if alert.angle_deg is None else round(alert.angle_deg, 1),
         "level": alert.level,
