@@ -43,6 +43,7 @@ from postured.core.events import (
     DailyStats,
     DayRolledOver,
     Event,
+    ForwardAxisLearned,
     SensorState,
     SittingEnded,
 )
@@ -87,6 +88,7 @@ class DetectorLike(Protocol):
     def gap(self, t_start: float, t_end: float) -> list[Event]: ...
     def tick(self, t: float) -> list[Event]: ...
     def calibrate(self, t: float) -> list[Event]: ...
+    def calibrate_forward(self, t: float) -> list[Event]: ...
     def snooze(self, t: float, minutes: float) -> list[Event]: ...
     def pause(self, t: float) -> list[Event]: ...
     def resume(self, t: float) -> list[Event]: ...
@@ -636,7 +638,7 @@ class Daemon:
                     self._spawn_nudge(s, haptic_pattern(ev))
                 continue
             out.event(s.id, ev)
-            if isinstance(ev, Calibrated):
+            if isinstance(ev, Calibrated | ForwardAxisLearned):
                 s.calibration_dirty = True
             if isinstance(ev, SittingEnded | BreakTaken | DayRolledOver):
                 s.stats_dirty = True
@@ -783,6 +785,8 @@ class Daemon:
             match cmd.name:
                 case "calibrate":
                     events = det.calibrate(t)
+                case "calibrate_forward":  # second step: lean forward slowly and hold
+                    events = det.calibrate_forward(t)
                 case "snooze":
                     if cmd.minutes is None:
                         raise CommandError("snooze needs minutes (1..240)")

@@ -147,6 +147,15 @@ def device_config(
                 payload_press="{}",
                 icon="mdi:target",
             ),
+            # Second calibration step (issue 13): lean forward slowly and hold.
+            cmp(
+                "calibrate_forward",
+                "button",
+                "Calibrate forward (lean forward and hold)",
+                command_topic=t.command(sid, "calibrate_forward"),
+                payload_press="{}",
+                icon="mdi:human-handsdown",
+            ),
             cmp(
                 "snooze",
                 "button",
