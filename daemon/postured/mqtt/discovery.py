@@ -151,7 +151,7 @@ def device_config(
             cmp(
                 "calibrate_forward",
                 "button",
-                "Calibrate forward (lean forward and hold)",
+                "Calibrate forward",
                 command_topic=t.command(sid, "calibrate_forward"),
                 payload_press="{}",
                 icon="mdi:human-handsdown",
