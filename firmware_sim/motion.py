@@ -41,6 +41,7 @@ class Mount:
     base_pitch_deg: float  # the mount point's own forward tilt when sitting tall
     forward_gain: float  # share of the collar's forward-head tilt seen here
     slump_gain: float  # share of a whole-trunk slump seen here
+    front: bool = False  # on the front of the trunk (the skin normal points forwards)
 
 
 #: The back of the neck leans forward even when sitting tall (the real neck recordings
@@ -49,7 +50,17 @@ class Mount:
 MOUNTS: Final = {
     "collar": Mount("collar", base_pitch_deg=18.0, forward_gain=1.0, slump_gain=1.0),
     "upper_back": Mount("upper_back", base_pitch_deg=4.0, forward_gain=0.6, slump_gain=0.85),
+    # The same point as collar, by the name of where it sits.
+    "collar_back": Mount("collar_back", base_pitch_deg=18.0, forward_gain=1.0, slump_gain=1.0),
+    # The front of the trunk: the sternum faces forward and a little up (its top lies
+    # behind its bottom), and follows the upper thorax, not the head.
+    "collar_front": Mount(
+        "collar_front", base_pitch_deg=-8.0, forward_gain=0.75, slump_gain=0.95, front=True
+    ),
+    "chest": Mount("chest", base_pitch_deg=-12.0, forward_gain=0.6, slump_gain=0.9, front=True),
 }
+#: Which way the device's z axis points: out of the skin, or into the body (worn flipped).
+FACINGS: Final = ("out", "in")
 
 TRUTH_POSTURE: Final = {
     "upright": "upright",
@@ -92,6 +103,8 @@ def simulate(
     clip_rotation_deg: float | None = None,
     range_g: int = 4,
     noise_mg: float = 3.0,
+    facing: str = "out",
+    upside_down: bool = False,
 ) -> Recording:
     """Simulate all of ``scenario`` at once; the same arguments always give the same recording.
 
@@ -105,6 +118,8 @@ def simulate(
         clip_rotation_deg=clip_rotation_deg,
         range_g=range_g,
         noise_mg=noise_mg,
+        facing=facing,
+        upside_down=upside_down,
     ).recording()
 
 
@@ -118,6 +133,8 @@ def simulate_iter(
     range_g: int = 4,
     noise_mg: float = 3.0,
     chunk_s: float = 60.0,
+    facing: str = "out",
+    upside_down: bool = False,
 ) -> Iterator[Recording]:
     """:func:`simulate` in pieces of ``chunk_s`` seconds (the last may be shorter).
 
@@ -132,6 +149,8 @@ def simulate_iter(
         clip_rotation_deg=clip_rotation_deg,
         range_g=range_g,
         noise_mg=noise_mg,
+        facing=facing,
+        upside_down=upside_down,
     )
     return sim.chunks(chunk_s)
 
@@ -151,8 +170,16 @@ class Simulation:
         clip_rotation_deg: float | None = None,
         range_g: int = 4,
         noise_mg: float = 3.0,
+        facing: str = "out",
+        upside_down: bool = False,
     ) -> None:
         _check(seed, rate_hz, mount, range_g, noise_mg)
+        if facing not in FACINGS:
+            raise ValueError(f"facing must be one of {', '.join(FACINGS)}, not {facing!r}")
+        # The device frame against the body frame (x up, z out of the back): facing
+        # forwards turns it half round about x, upside down half round about z.
+        z_sign = -1.0 if MOUNTS[mount].front != (facing == "in") else 1.0
+        x_sign = -1.0 if upside_down else 1.0
         rot0 = (
             float(np.random.default_rng([seed, _ROTATION]).uniform(0.0, 45.0))
             if clip_rotation_deg is None
@@ -170,6 +197,7 @@ class Simulation:
             range_g=range_g,
             rot0=rot0,
             noise_mg=noise_mg,
+            frame=(x_sign, x_sign * z_sign, z_sign),
         )
         plan = self._plan
         self.truth, self.events = _truth(plan, MOUNTS[mount])
@@ -180,6 +208,8 @@ class Simulation:
             "clip_rotation_deg": rot0,
             "rotation_axis": "z (skin normal)",
             "noise_mg": noise_mg,
+            "facing": facing,
+            "upside_down": upside_down,
             "remounts": [
                 {
                     "t": float(plan.bounds[i] / plan.fs),
@@ -310,6 +340,7 @@ class _Plan:
     handle_width: int
     noise_g: float
     counts_per_g: float
+    frame: tuple[float, float, float] = (1.0, 1.0, 1.0)  # device axis signs (a half turn)
 
     @property
     def n(self) -> int:
@@ -326,6 +357,7 @@ class _Plan:
         range_g: int,
         rot0: float,
         noise_mg: float,
+        frame: tuple[float, float, float] = (1.0, 1.0, 1.0),
     ) -> _Plan:
         fs = float(rate_hz)
         rng = np.random.default_rng([seed, _SETUP])
@@ -404,6 +436,7 @@ class _Plan:
             handle_width=handle_width,
             noise_g=noise_mg / 1000.0,
             counts_per_g=32768.0 / range_g,
+            frame=frame,
         )
 
 
@@ -501,6 +534,8 @@ class _Run:
         acc[:, 0] = ca * ax + sa * acc[:, 1]
         acc[:, 1] = -sa * ax + ca * acc[:, 1]
 
+        if p.frame != (1.0, 1.0, 1.0):
+            acc *= np.asarray(p.frame)
         acc += self.noise.normal(0.0, p.noise_g, size=acc.shape)
         counts: npt.NDArray[np.int16] = np.clip(
             np.rint(acc * p.counts_per_g), -32768, 32767

@@ -62,6 +62,8 @@ def test_eval_command_prints_a_table_and_writes_json(
         "collar",
         "--scenarios",
         "demo,transitions",
+        "--facings",
+        "out",
         "--json",
         str(out),
     )
@@ -71,7 +73,7 @@ def test_eval_command_prints_a_table_and_writes_json(
     assert "mount=collar" in text
     result = json.loads(out.read_text())
     assert result["total"]["recordings"] == 2
-    assert set(result["recordings"]) == {"demo/collar/25", "transitions/collar/25"}
+    assert set(result["recordings"]) == {"demo/collar/25/out", "transitions/collar/25/out"}
 
 
 @pytest.mark.parametrize(
@@ -98,3 +100,22 @@ def test_targets_on_the_simulator() -> None:
     assert total["bout_error_p95_min"] < 1.0
     rotations = {r["clip_rotation_deg"] for r in result["recordings"].values()}
     assert max(rotations) > 30.0
+
+
+@pytest.mark.slow
+def test_every_mount_facing_out_and_in_meets_the_forward_head_target() -> None:
+    """Issue 13: forward-head F1 >= 0.95 per mount and facing, clip turned 0-45 degrees."""
+    mounts = ("collar_back", "collar_front", "upper_back", "chest")
+    result = evaluate.evaluate(
+        DetectionConfig(),
+        AlertConfig(),
+        days=1,
+        rates=(25, 100),
+        mounts=mounts,
+        scenarios=("demo",),
+        facings=("out", "in"),
+    )
+    for mount in mounts:
+        for facing in ("out", "in"):
+            fwd = result["groups"][f"{mount}/{facing}"]["forward_head"]
+            assert fwd["f1"] >= 0.95, (mount, facing, fwd)

@@ -48,3 +48,26 @@ def test_missing_data_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(realdata.DataMissing, match="nowhere"):
         realdata.data_dir(tmp_path / "nowhere")
     assert realdata.main(["--data", str(tmp_path / "nowhere")]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subject", [2, 6, 12])
+def test_casale_chest_flipped_gives_the_same_alerts_and_sitting(
+    tmp_path: Path, subject: int
+) -> None:
+    # The device frame turned half round about its up axis: worn facing the other way.
+    a = realdata.casale_subject(subject, Config(), tmp_path, mount="chest")
+    b = realdata.casale_subject(subject, Config(), tmp_path, mount="chest", flip=True)
+    assert abs(a["alerts"] - b["alerts"]) <= 1
+    assert b["sitting_recall"] == a["sitting_recall"] >= 0.85
+    assert b["sitting_precision"] >= 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sensor", "mount"), [("neck", "collar_back"), ("back", "upper_back")])
+def test_iomt_flipped_gives_the_same_alerts(tmp_path: Path, sensor: str, mount: str) -> None:
+    a = realdata.iomt_stream(sensor, "B", Config(), tmp_path, mount=mount)
+    b = realdata.iomt_stream(sensor, "B", Config(), tmp_path, mount=mount, flip=True)
+    assert a["bad_alerted"] == 3
+    assert abs(a["alerts"] - b["alerts"]) <= 1
+    assert b["bad_alerted"] == 3

@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RATES = (25, 50, 100)
-MOUNTS = ("collar", "upper_back")
+MOUNTS = ("collar", "collar_back", "collar_front", "upper_back", "chest")
+FACINGS = ("out", "in")  # device z out of the skin, or worn flipped
 SCENARIOS = ("demo", "workday", "transitions", "off_body")
 EPISODE_MARGIN_S = 5.0  # episodes within this of the hold are too close to call
 MATCH_AFTER_S = 10.0  # an alert up to this long after an episode ends still belongs to it
@@ -247,22 +248,25 @@ def recordings(
     rates: Iterable[int],
     mounts: Iterable[str],
     scenarios: Iterable[str] = SCENARIOS,
+    facings: Iterable[str] = ("out",),
 ) -> Iterable[tuple[str, Recording]]:
     sim = simulator()
     load_scenario, random_day, simulate = sim.load_scenario, sim.random_day, sim.simulate
 
     for mount in mounts:
-        for rate in rates:
-            for name in scenarios:
-                yield (
-                    f"{name}/{mount}/{rate}",
-                    simulate(load_scenario(name), seed=1, rate_hz=rate, mount=mount),
-                )
-            for seed in range(1, days + 1):
-                yield (
-                    f"day{seed}/{mount}/{rate}",
-                    simulate(random_day(seed), seed=seed, rate_hz=rate, mount=mount),
-                )
+        for facing in facings:
+            for rate in rates:
+                kw = {"rate_hz": rate, "mount": mount, "facing": facing}
+                for name in scenarios:
+                    yield (
+                        f"{name}/{mount}/{rate}/{facing}",
+                        simulate(load_scenario(name), seed=1, **kw),
+                    )
+                for seed in range(1, days + 1):
+                    yield (
+                        f"day{seed}/{mount}/{rate}/{facing}",
+                        simulate(random_day(seed), seed=seed, **kw),
+                    )
 
 
 def evaluate(
@@ -273,16 +277,17 @@ def evaluate(
     rates: Iterable[int] = RATES,
     mounts: Iterable[str] = MOUNTS,
     scenarios: Iterable[str] = SCENARIOS,
+    facings: Iterable[str] = ("out",),
 ) -> dict[str, Any]:
     total = Score()
     by_group: dict[str, Score] = {}
     per_recording: dict[str, Any] = {}
     started = time.perf_counter()
-    for name, rec in recordings(days, rates, mounts, scenarios):
+    for name, rec in recordings(days, rates, mounts, scenarios, facings):
         s = score_recording(rec, detection, alerts)
         total.add(s)
-        _, mount, rate = name.split("/")
-        for key in (f"mount={mount}", f"rate={rate}"):
+        _, mount, rate, facing = name.split("/")
+        for key in (f"mount={mount}", f"rate={rate}", f"facing={facing}", f"{mount}/{facing}"):
             by_group.setdefault(key, Score()).add(s)
         per_recording[name] = {
             "forward_fn": s.forward.fn,
@@ -332,7 +337,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--days", type=int, default=6, help="seeded random days per mount and rate")
     p.add_argument("--rates", default="25,50,100", help="sample rates, comma-separated")
-    p.add_argument("--mounts", default="collar,upper_back", help="mounts, comma-separated")
+    p.add_argument("--mounts", default=",".join(MOUNTS), help="mounts, comma-separated")
+    p.add_argument(
+        "--facings", default="out,in", help="device facing out of the skin or in, comma-separated"
+    )
     p.add_argument(
         "--scenarios", default=",".join(SCENARIOS), help="scenario files, comma-separated"
     )
@@ -351,6 +359,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         )
         return 2
     mounts = [m for m in str(args.mounts).split(",") if m]
+    facings = [f for f in str(args.facings).split(",") if f in FACINGS]
     scenarios = [s for s in str(args.scenarios).split(",") if s]
     bad = [r for r in rates if r not in RATES] + [m for m in mounts if m not in MOUNTS]
     if bad:
@@ -372,6 +381,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             rates=rates,
             mounts=mounts,
             scenarios=scenarios,
+            facings=facings,
         )
     except PosturedError as exc:  # e.g. an unknown scenario name
         print(f"postured eval: {exc}", file=sys.stderr)

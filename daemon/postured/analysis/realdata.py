@@ -14,6 +14,7 @@ table docs/detection.md quotes (``--json`` for everything).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from postured.analysis.recording import read_csv
+from postured.analysis.recording import Recording, read_csv
 from postured.analysis.replay import replay
 from postured.config.loader import Config
 from postured.core.events import Alert
@@ -71,11 +72,30 @@ def _mask(n: int, spans: list[tuple[float, float]]) -> npt.NDArray[np.bool_]:
     return m
 
 
-def casale_subject(subject: int, config: Config, work: Path, data: Path = DATA) -> dict[str, Any]:
+def flipped(rec: Recording) -> Recording:
+    """The device turned round: half a turn about the axis nearest to up (the device worn
+    facing the other way), applied to the samples."""
+    up = int(np.argmax(np.abs(np.median(rec.acc, axis=0))))
+    signs = -np.ones(3)
+    signs[up] = 1.0
+    return dataclasses.replace(rec, acc=rec.acc * signs)
+
+
+def casale_subject(
+    subject: int,
+    config: Config,
+    work: Path,
+    data: Path = DATA,
+    *,
+    flip: bool = False,
+    mount: str = "chest",
+) -> dict[str, Any]:
     source = data_dir(data) / "casale" / f"{subject}.csv"
     csv, labels = convert(["casale", str(source)], work / f"c{subject}.csv", data)
     rec = read_csv(csv)
-    events, summary = replay(rec, config)
+    if flip:
+        rec = flipped(rec)
+    events, summary = replay(rec, config, mount=mount)
     n = int(rec.t[-1]) + 1
     truth = _mask(n, [(seg["start"], seg["end"]) for seg in labels if seg["label"] == "sitting"])
     other = _mask(
@@ -109,12 +129,23 @@ def casale_subject(subject: int, config: Config, work: Path, data: Path = DATA) 
         if det.any()
         else None,
         "alerts": sum(isinstance(e, Alert) for e in events),
+        "sitting_precision": round(
+            float((det & scored_sit).sum() / max((det & (scored_sit | scored_other)).sum(), 1)), 3
+        ),
+        "flipped": flip,
         "summary_events": summary["events"],
     }
 
 
 def iomt_stream(
-    sensor: str, group: str, config: Config, work: Path, data: Path = DATA
+    sensor: str,
+    group: str,
+    config: Config,
+    work: Path,
+    data: Path = DATA,
+    *,
+    flip: bool = False,
+    mount: str | None = None,
 ) -> dict[str, Any]:
     out = work / f"{sensor}_{group}.csv"
     csv, labels = convert(
@@ -123,7 +154,10 @@ def iomt_stream(
         data,
     )
     rec = read_csv(csv)
-    mount = "collar" if sensor == "neck" else "upper_back"
+    if flip:
+        rec = flipped(rec)
+    if mount is None:
+        mount = "collar" if sensor == "neck" else "upper_back"
     events, _ = replay(rec, config, mount=mount)
     end = float(rec.t[-1])
     n = int(end) + 1

@@ -83,7 +83,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--mps2", action="store_true", help="accelerations are in m/s^2, not g")
     p.add_argument("--rate", type=float, default=None, help="sample rate (files without t)")
     p.add_argument(
-        "--mount", choices=("collar", "upper_back"), default="collar", help="where the clip was"
+        "--mount",
+        choices=("collar", "collar_back", "collar_front", "upper_back", "chest"),
+        default="collar",
+        help="where the clip was",
     )
     p.add_argument(
         "--calibration", type=Path, default=None, help="stored calibration (JSON) to start from"

@@ -31,7 +31,11 @@ class SensorConfig:
         "empty = any sensor advertising the posture service",
     )
     adapter: str = setting("hci0", pattern=r"^hci[0-9]{1,2}$", help="Bluetooth adapter")
-    mount: str = setting("collar", choices=("collar", "upper_back"), help="where the clip is worn")
+    mount: str = setting(
+        "collar",
+        choices=("collar", "collar_back", "collar_front", "upper_back", "chest"),
+        help="where the sensor is worn (collar = collar_back with the z axis trusted as before)",
+    )
     rate_hz: int = setting(50, choices=(25, 50, 100), unit="Hz", help="sample rate to request")
     haptic: bool = setting(True, help="buzz the sensor when an alert is raised")
     # For source = "ble" only (docs/ble.md):

@@ -39,6 +39,20 @@ class DetectionConfig:
         help="share of the collar's forward tilt an upper-back clip sees; "
         "the forward thresholds are scaled by it for sensors with mount = upper_back",
     )
+    collar_front_scale: float = setting(
+        0.75,
+        min=0.2,
+        max=1.5,
+        help="share of the back-of-collar forward tilt a clip on the front of the collar sees "
+        "(mount = collar_front)",
+    )
+    chest_scale: float = setting(
+        0.6,
+        min=0.2,
+        max=1.5,
+        help="share of the back-of-collar forward tilt a sensor on the sternum sees "
+        "(mount = chest)",
+    )
     recline_deg: float = setting(
         15.0, min=5.0, max=60.0, unit="deg", help="backward tilt against neutral read as reclined"
     )

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from postured.core import epochs as ep_mod
+from postured.core import orientation as orient_mod
 from postured.core.calibration import Calibration, perpendicular, unit
 from postured.core.clock import QuietHours, local_day, next_midnight
 from postured.core.config import AlertConfig, DetectionConfig
@@ -35,6 +36,7 @@ from postured.core.events import (
     DailyStats,
     DayRolledOver,
     Event,
+    ForwardAxisLearned,
     Paused,
     Posture,
     PostureChanged,
@@ -143,14 +145,29 @@ class Detector:
         mount: str = "collar",
     ) -> None:
         self.sensor_id = sensor_id
-        if mount == "upper_back":
-            # The upper back sees only part of the collar's forward-head tilt.
-            k = detection.upper_back_scale
+        # --- orientation hook: the mount and the forward-axis evidence (core/orientation.py)
+        spec = orient_mod.mount_spec(
+            mount,
+            upper_back_scale=detection.upper_back_scale,
+            collar_front_scale=detection.collar_front_scale,
+            chest_scale=detection.chest_scale,
+        )
+        if spec.forward_scale != 1.0:
+            # A mount that sees only part of the collar's forward-head tilt.
+            k = spec.forward_scale
             detection = replace(
                 detection,
                 forward_enter_deg=detection.forward_enter_deg * k,
                 forward_exit_deg=detection.forward_exit_deg * k,
             )
+        self._orient = (
+            orient_mod.Orientation.restored(spec, calibration.forward_source)
+            if calibration is not None
+            else orient_mod.Orientation(spec)
+        )
+        self._guided: orient_mod.GuidedLean | None = None
+        self._fwd_onset: float | None = None  # onset of a forward lean found as the axis is learnt
+        # --- end of orientation hook
         self.cfg = detection
         self.acfg = alerts
         self.tz = tz
@@ -280,6 +297,13 @@ class Detector:
             self._in_gap = True
         while self._stats is not None and t >= self._next_midnight:
             out.extend(self._rollover(self._next_midnight))
+        if (  # orientation hook: the guided lean times out like the neutral
+            self._guided is not None
+            and t - self._guided.started > CMD_TIMEOUT_S + orient_mod.GUIDED_TIMEOUT_S
+        ):
+            self._guided = None
+            out.append(CalibrationRejected(t=t, reason="no samples arrived from the sensor; "
+                                           "check that it is on and try again"))  # fmt: skip
         if (
             self._cmd_start is not None
             and t - self._cmd_start > CMD_TIMEOUT_S + self.cfg.calibration_hold_s
@@ -297,6 +321,17 @@ class Detector:
         """Start a commanded calibration: the next few seconds must be still."""
         self._cmd_start = t
         self._cmd_means = []
+        return []
+
+    def calibrate_forward(self, t: float) -> list[Event]:
+        """Start the second calibration step: "lean forward slowly and hold" (orientation hook)."""
+        if self._cal is None or self._needs_cal:
+            return [
+                CalibrationRejected(
+                    t=t, reason="calibrate first: sit tall and hold still, then lean forward"
+                )
+            ]
+        self._guided = orient_mod.GuidedLean(t)
         return []
 
     def snooze(self, t: float, minutes: float) -> list[Event]:
@@ -335,6 +370,9 @@ class Detector:
             paused=self._paused,
             snoozed_until=self._snoozed_until if self._snoozed_until > t else None,
             in_gap=self._in_gap or t - self._last_t > self.cfg.gap_s,
+            forward_axis=self._orient.source,
+            forward_confidence=round(self._orient.confidence, 2) if calibrated else 0.0,
+            calibration_hint=self._orient.hint if calibrated else None,
         )
 
     # ------------------------------------------------------------------ labelling
@@ -650,7 +688,7 @@ class Detector:
                     still
                     & block.worn[i0:]
                     & (tilt >= cfg.forward_enter_deg)
-                    & (cos_dir >= LEAN_CONE_COS)
+                    & (self._orient.lean_cos(cos_dir) >= LEAN_CONE_COS)  # orientation hook
                 )
                 runs = run_lengths(cond.astype(np.int64), 1, self._lean_run)
                 runs = np.where(cond, runs, 0)
@@ -675,7 +713,7 @@ class Detector:
         block.change = change
 
     def _next_change(self, block: _Block, i: int) -> int:
-        if self._cmd_start is not None:
+        if self._cmd_start is not None or self._guided is not None:
             return i + 1
         n = len(block.ep)
         rest = np.flatnonzero(block.change[i + 1 :])
@@ -733,6 +771,7 @@ class Detector:
                     began = min(began, self._accum.origin + k0 * EPOCH_S)
                 self._stand(began)
         self._command_epoch(block, i, out)
+        self._guided_epoch(block, i, out)  # orientation hook
         if self._cal is None or self._needs_cal:
             self._maybe_autocal(block, i, out)
         elif not self._sit_known and block.autocal[i]:
@@ -740,16 +779,22 @@ class Detector:
             self._sit_down(t - self.cfg.auto_calibration_s, out, t)
         for kind, value, moved in block.candidates.get(i, []):
             self._candidate(block, i, kind, value, out, moved=moved)
-        if block.lean_at == i and block.lean_dir is not None and self._cal is not None:
-            self._cal = self._cal.with_forward(block.lean_dir, "lean")
+        if (
+            block.lean_at == i
+            and block.lean_dir is not None
+            and self._cal is not None
+            and (self._orient.mount.trust_prior or self.sitting)  # orientation hook
+        ):
             log.info("%s: forward axis learnt from a held forward tilt", self.sensor_id)
-            self._relabel(block, i + 1, fresh=False)
+            f = np.asarray(self._cal.forward)
+            self._apply_axis(block, i, *self._orient.on_lean(f, block.lean_dir), out)
         if not self.sitting and act == STILL and worn:
             if self._stand_still_since is None:
                 self._stand_still_since = t
         else:
             self._stand_still_since = None
         self._update_posture(block, i, t, out)
+        self._fwd_onset = None
         self._sit_hold = self._fwd_hold = -INF
 
     def _set_angle(self, block: _Block, i: int) -> None:
@@ -763,6 +808,9 @@ class Detector:
         elif not self.sitting and self._sit_known and post != LYING:
             # Desk postures are scored while seated; on one's feet it is standing.
             posture = Posture.STANDING
+        elif not self._orient.known and post in (FORWARD, RECLINED):
+            # Orientation hook: which way is forward is not known yet; do not guess.
+            posture = Posture.UNKNOWN
         else:
             posture = POSTURES[post]
         if posture != self.posture:
@@ -775,7 +823,9 @@ class Detector:
             self.posture = posture
         if posture == Posture.FORWARD:
             if self._fwd_since is None:
-                self._fwd_since = t - self.cfg.posture_min_s
+                self._fwd_since = (
+                    t - self.cfg.posture_min_s if self._fwd_onset is None else self._fwd_onset
+                )
                 self._fwd_episode_alert = None
         else:
             if self._fwd_since is not None and self._fwd_episode_alert is not None:
@@ -826,18 +876,10 @@ class Detector:
                 self._relabel(block, i + 1, fresh=True)
             return
         out.append(Transition(t=t, kind=kind, rise_m=round(value, 3)))
+        self._flexion_evidence(block, i, kind, out)  # orientation hook
         if kind == "stand_up":
             if self.sitting:
                 self._stand(t - 2.0)
-            # The trunk flexes forward to rise: the reading moved towards "forward".
-            run_dir = self._flexion_direction(block, i)
-            if (
-                run_dir is not None
-                and self._cal is not None
-                and self._cal.forward_source == "assumed"
-            ):
-                self._cal = self._cal.with_forward(run_dir, "stand_up")
-                self._relabel(block, i + 1, fresh=False)
         elif not self.sitting:
             self._sit_down(t, out)
 
@@ -865,13 +907,15 @@ class Detector:
         if start < self._autocal_after:
             return
         old = self._cal
-        self._cal = Calibration.new(block.autocal_mean[i], t, "auto")
+        self._cal = self._new_neutral(old, block.autocal_mean[i], t, "auto")  # orientation hook
         self._needs_cal = False
         if old is not None:
             moved = _max_angle(np.asarray([old.gravity]), np.asarray(self._cal.gravity))
             if moved >= REMOUNT_MIN_DEG:
                 out.append(RemountSuspected(t=t, angle_deg=round(moved, 1)))
-            elif old.forward_source != "assumed":
+                if self._orient.mount.trust_prior:
+                    self._orient = self._orient.reset()
+            elif old.forward_source != "assumed" and self._orient.mount.trust_prior:
                 # Same mounting: what was learnt about the forward axis still holds.
                 self._cal = self._cal.with_forward(np.asarray(old.forward), old.forward_source)
         out.append(self._calibrated_event(t))
@@ -932,12 +976,133 @@ class Detector:
         if abs(norm - 1.0) > 0.15:
             out.append(CalibrationRejected(t=t, reason="the reading is not 1 g; check the sensor"))
             return
-        self._cal = Calibration.new(gravity, t, "command")
+        self._cal = self._new_neutral(self._cal, gravity, t, "command")  # orientation hook
+        if self._orient.mount.trust_prior:
+            self._orient = self._orient.reset()
         self._needs_cal = False
         out.append(self._calibrated_event(t))
         self._relabel(block, i + 1, fresh=True)
         if not self.sitting:
             self._sit_down(t, out)
+
+    # Orientation hooks (logic in core/orientation.py) ---------------------------------
+
+    def _new_neutral(
+        self, old: Calibration | None, gravity: F64, t: float, source: str
+    ) -> Calibration:
+        """A new neutral, with the assumed axis for this mount or, on the new mounts, the
+        learnt axis carried over (turned with the neutral) when it is not far off."""
+        cal = Calibration.new(gravity, t, source)
+        spec = self._orient.mount
+        if spec.trust_prior:
+            return cal
+        if self._orient.prior_sign() < 0:
+            cal = cal.with_forward(-np.asarray(cal.forward), "assumed")
+        if old is not None and self._orient.source != "assumed":
+            f = orient_mod.carried_forward(
+                np.asarray(old.gravity), np.asarray(old.forward), np.asarray(cal.gravity)
+            )
+            if f is not None:
+                return cal.with_forward(f, self._orient.source)
+        self._orient = self._orient.reset()
+        return cal
+
+    def _apply_axis(
+        self,
+        block: _Block,
+        i: int,
+        orient: orient_mod.Orientation,
+        upd: orient_mod.AxisUpdate | None,
+        out: list[Event],
+    ) -> None:
+        self._orient = orient
+        if upd is None or self._cal is None:
+            return
+        self._cal = self._cal.with_forward(np.asarray(upd.forward), upd.source)
+        if not orient.mount.trust_prior:
+            if upd.flipped:
+                self._mirror_at(block, i)
+            if int(block.raw[i]) == FORWARD:
+                # The lean that taught the axis began before it was known.
+                self._fwd_onset = float(block.ep.t_end[i]) - float(block.raw_run[i]) * EPOCH_S
+            out.append(
+                ForwardAxisLearned(
+                    t=float(block.ep.t_end[i]),
+                    source=upd.source,
+                    confidence=round(upd.confidence, 2),
+                    forward=self._cal.forward,
+                    corrected=upd.corrected,
+                    reason=upd.reason,
+                )
+            )
+            log.info("%s: forward axis from %s: %s", self.sensor_id, upd.source, upd.reason)
+        self._relabel(block, i + 1, fresh=False)
+
+    def _flexion_evidence(self, block: _Block, i: int, kind: str, out: list[Event]) -> None:
+        """The trunk flexes forward to rise and to sit down: the reading moved towards
+        "forward" (the legacy mount learns from stand-ups only, as before)."""
+        if self._cal is None or (kind != "stand_up" and self._orient.mount.trust_prior):
+            return
+        run_dir = self._flexion_direction(block, i)
+        f = np.asarray(self._cal.forward)
+        self._apply_axis(block, i, *self._orient.on_flexion(f, run_dir), out)
+
+    def _mirror_at(self, block: _Block, i: int) -> None:
+        """The forward sign flipped: epoch ``i``'s labels (the carry of the relabel after
+        it) are those of the mirrored reading."""
+        if math.isnan(block.fwd[i]):
+            return
+        fwd = -float(block.fwd[i])
+        block.fwd[i] = fwd
+        block.side[i] = -float(block.side[i])
+        cfg = self.cfg
+        block.fstate[i] = 1 if fwd >= cfg.forward_enter_deg else 0
+        for arr in (block.raw, block.post):
+            arr[i] = orient_mod.mirrored_label(
+                int(arr[i]),
+                fwd,
+                forward=FORWARD,
+                reclined=RECLINED,
+                upright=UPRIGHT,
+                enter=cfg.forward_enter_deg,
+                recline=cfg.recline_deg,
+            )
+        self._set_angle(block, i)
+
+    def _guided_epoch(self, block: _Block, i: int, out: list[Event]) -> None:
+        if self._guided is None:
+            return
+        t = float(block.ep.t_end[i])
+        if t - EPOCH_S < self._guided.started:
+            return  # this second began before the command
+        if self._cal is None or self._needs_cal:
+            self._guided = None
+            out.append(CalibrationRejected(t=t, reason="calibrate first: sit tall and hold still"))
+            return
+        res = self._guided.step(
+            t,
+            block.ep.mean[i],
+            still=bool(block.still[i]),
+            gap=bool(block.gap_before[i]),
+            gravity=np.asarray(self._cal.gravity),
+            line=np.asarray(self._cal.forward),
+        )
+        if isinstance(res, orient_mod.GuidedLean):
+            self._guided = res
+            return
+        self._guided = None
+        if not res.ok or res.direction is None:
+            out.append(CalibrationRejected(t=t, reason=res.reason))
+            return
+        orient, upd = self._orient.on_guided(res.direction)
+        upd = replace(upd, flipped=float(np.dot(res.direction, self._cal.forward)) < 0.0)
+        if orient.mount.trust_prior:
+            # The legacy mount reports the guided step too: it was asked for.
+            orient = replace(orient, mount=replace(orient.mount, trust_prior=False))
+            self._apply_axis(block, i, orient, upd, out)
+            self._orient = replace(self._orient, mount=replace(orient.mount, trust_prior=True))
+        else:
+            self._apply_axis(block, i, orient, upd, out)
 
     def _stand(self, t: float) -> None:
         self.sitting = False

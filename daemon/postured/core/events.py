@@ -162,6 +162,18 @@ class CalibrationRejected(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ForwardAxisLearned(Event):
+    """The forward direction (and its sign) was learnt, confirmed otherwise, or corrected."""
+
+    event: ClassVar[str] = "forward_axis"
+    source: str  # "lean", "stand_up" or "guided" (core/orientation.py)
+    confidence: float  # 0..1, how sure the sign is
+    forward: tuple[float, float, float]  # forward-tilt axis, sensor frame
+    corrected: bool = False  # an earlier guess was wrong and has been turned round
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RemountSuspected(Event):
     """Orientation changed for good without a sit/stand transition: recalibrate."""
 
@@ -237,6 +249,11 @@ class SensorState:
     paused: bool
     snoozed_until: float | None
     in_gap: bool
+    # Where the forward axis came from and how sure it is (core/orientation.py); a hint
+    # such as "lean forward once to finish calibration" while forward is not known yet.
+    forward_axis: str = "assumed"
+    forward_confidence: float = 0.0
+    calibration_hint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from postured.core.events import Alert, DailyStats, Event, SensorState
 
-COMMANDS = ("calibrate", "snooze", "pause", "resume")
+COMMANDS = ("calibrate", "calibrate_forward", "snooze", "pause", "resume")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ def apply_command(s: SensorRuntime, cmd: Command, t: float) -> list[Event]:
         match cmd.name:
             case "calibrate":
                 events = det.calibrate(t)
+            case "calibrate_forward":  # second step: lean forward slowly and hold
+                events = det.calibrate_forward(t)
             case "snooze":
                 if cmd.minutes is None:
                     raise CommandError(
@@ -39,9 +41,8 @@ def apply_command(s: SensorRuntime, cmd: Command, t: float) -> list[Event]:
             case "resume":
                 events = det.resume(t)
             case _:
-                raise CommandError(
-                    f"unknown command {cmd.name!r}; use calibrate, snooze, pause or resume"
-                )
+                known = "calibrate, calibrate_forward, snooze, pause or resume"
+                raise CommandError(f"unknown command {cmd.name!r}; use {known}")
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     log.info("sensor %s: command %s", s.id, cmd.name)

@@ -24,6 +24,7 @@ from postured.core.events import (
     Calibrated,
     DayRolledOver,
     Event,
+    ForwardAxisLearned,
     SensorState,
     SittingEnded,
 )
@@ -232,7 +233,7 @@ class SensorSupervisor:
                     self._spawn_nudge(s, haptic_pattern(ev))
                 continue
             out.event(s.id, ev)
-            if isinstance(ev, Calibrated):
+            if isinstance(ev, Calibrated | ForwardAxisLearned):
                 s.calibration_dirty = True
             if isinstance(ev, SittingEnded | BreakTaken | DayRolledOver):
                 s.stats_dirty = True

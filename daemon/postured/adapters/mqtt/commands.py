@@ -16,6 +16,7 @@ MAX_COMMAND_BYTES = 1024
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
 _FIELDS: Mapping[str, frozenset[str]] = {
     "calibrate": frozenset({"request_id"}),
+    "calibrate_forward": frozenset({"request_id"}),  # second step: lean forward and hold
     "snooze": frozenset({"request_id", "minutes"}),
     "pause": frozenset({"request_id", "paused"}),
     "resume": frozenset({"request_id"}),

@@ -205,6 +205,19 @@ ENTITIES: tuple[EntityDescription, ...] = (
         options={"payload_press": "{}", "icon": "mdi:target", "entity_category": "config"},
     ),
     EntityDescription(
+        # The second calibration step: lean forward slowly and hold (docs/detection.md).
+        "calibrate_forward",
+        "button",
+        "Calibrate forward",
+        source="none",
+        command="calibrate_forward",
+        options={
+            "payload_press": "{}",
+            "icon": "mdi:human-handsdown",
+            "entity_category": "config",
+        },
+    ),
+    EntityDescription(
         "snooze",
         "button",
         "Snooze",

@@ -8,6 +8,7 @@ const DONE_KEY = "postured.done-alerts";
 
 const REPLY_WORDS = {
   calibrate: () => "Calibration started: sit tall and hold still for a few seconds",
+  calibrate_forward: () => "Now lean forward slowly and hold it for a few seconds",
   snooze: (body) => `Alerts snoozed for ${body.minutes} min`,
   pause: () => "Alerts paused",
   resume: () => "Alerts resumed",
@@ -149,6 +150,7 @@ export class SensorCard {
       else if (fwd !== null) parts.push(`${degrees(fwd)} ${fwd >= 0 ? "forward" : "back"} of neutral`);
       if (isNum(st.side_deg) && Math.abs(st.side_deg) >= 5) parts.push(`${degrees(st.side_deg)} to the side`);
       if (!st.calibrated) parts.push("calibrate to measure against your neutral");
+      else if (st.calibration_hint) parts.push(st.calibration_hint);
       this.f.angle.textContent = parts.join(" · ");
     }
     panel.classList.toggle("over", over);
