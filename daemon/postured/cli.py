@@ -19,6 +19,7 @@ from typing import Any
 
 from postured import __version__, demo, evaluate, logsetup, replay, service
 from postured import config as configmod
+from postured.app.history import add_parser as add_history_parser
 from postured.ble.scan import add_parser as add_scan_parser
 from postured.config import Config, ConfigInvalid
 from postured.dashboard.cli import add_parser as add_dashboard_parser
@@ -42,6 +43,7 @@ SUBCOMMANDS: tuple[Callable[[Any], object], ...] = (
     evaluate.add_parser,  # eval
     add_scan_parser,  # scan
     add_dashboard_parser,  # dashboard
+    add_history_parser,  # history
 )
 
 #: An example for commands whose own help shows none (shown as the help's epilog).
