@@ -123,7 +123,10 @@ Row = (
 class HistoryMapper:
     """Rows for one sensor's events, in the order the events came.
 
-    ``tz`` must be the detector's, so rows fall on the same local days as its statistics.
+    ``tz`` must be the detector's. Each row goes to the day whose statistics count it:
+    the local day of the first event, then the day after each ``DayRolledOver``. (An
+    alert or break that came due before midnight but fired with the first samples after
+    it is counted, and so kept, in the day that was still open.)
     """
 
     def __init__(self, sensor_id: str, tz: tzinfo = UTC) -> None:
@@ -131,9 +134,10 @@ class HistoryMapper:
         self.tz = tz
         self._span: tuple[float, Posture] | None = None  # the open posture span
         self._last_alert: str | None = None
+        self._open_day: str | None = None  # the day the detector's statistics are on
 
     def day(self, t: float) -> str:
-        return local_day(t, self.tz)
+        return self._open_day if self._open_day is not None else local_day(t, self.tz)
 
     def rows(self, events: Iterable[Event]) -> list[Row]:
         out: list[Row] = []
@@ -143,6 +147,8 @@ class HistoryMapper:
 
     def _one(self, ev: Event, out: list[Row]) -> None:
         sid = self.sensor
+        if self._open_day is None and not isinstance(ev, DayRolledOver):
+            self._open_day = local_day(ev.t, self.tz)
         match ev:
             case PostureChanged():
                 self._close_span(ev.t, out)
@@ -154,6 +160,8 @@ class HistoryMapper:
                     self._close_span(ev.t, out)
                     self._span = (ev.t, posture)
                 out.append(DayRow(sid, ev.stats, complete=True))
+                # The detector opens the next day from just after the midnight.
+                self._open_day = local_day(ev.t + 1.0, self.tz)
             case SittingEnded():
                 out.append(BoutRow(sid, self.day(ev.start), ev.start, ev.start + ev.duration_s))
             case BreakTaken():
