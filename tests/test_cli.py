@@ -168,6 +168,7 @@ def test_every_command_has_help_with_an_example() -> None:
         "eval",
         "scan",
         "dashboard",
+        "history",
         "check-config",
         "calibrate",
         "snooze",

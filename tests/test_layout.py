@@ -26,7 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "adapters": {"wire", "core", "ports", "config"},
     "dashboard": {"wire", "core", "ports", "config", "adapters"},
     "runtime": {"wire", "core", "ports", "config", "adapters", "dashboard"},
-    "analysis": {"wire", "core", "ports", "config", "adapters.sim"},
+    # Offline tools replay through the simulator seam and may fill a history database.
+    "analysis": {"wire", "core", "ports", "config", "adapters.sim", "adapters.history"},
     "app": {"wire", "core", "ports", "config", "adapters", "dashboard", "runtime", "analysis"},
 }
 

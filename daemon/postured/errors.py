@@ -49,3 +49,7 @@ class BrokerError(PosturedError):
 
 class StateError(PosturedError):
     """A state file could not be written (read errors fall back to defaults)."""
+
+
+class HistoryError(PosturedError):
+    """The history database cannot be opened, read or written (docs/history.md)."""

@@ -5,6 +5,8 @@ Prints one JSON object per line for every event the core emits (``Event.to_dict(
 The core is the same as the live daemon's, with the same configuration; without
 ``--calibration`` it calibrates itself from the first steady sitting, as the daemon does.
 Alert ids are deterministic (``replay-000001``, ...) so two runs can be compared.
+With ``--history FILE`` the days also go into a history database (docs/history.md), to be
+browsed with ``postured history`` like a live one; replaying again changes nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from postured.analysis.recording import Recording, read_csv
 from postured.core import Calibration, Detector
 from postured.core.events import Event
-from postured.errors import PosturedError, RecordingError, StateError
+from postured.core.history import DayRow, HistoryMapper
+from postured.errors import HistoryError, PosturedError, RecordingError, StateError
 
 if TYPE_CHECKING:
+    from postured.adapters.history import HistoryWriter
     from postured.config.loader import Config
 
 CHUNK_S = 3600.0  # feed an hour at a time; any chunking gives the same events
@@ -34,8 +38,11 @@ def replay(
     calibration: Calibration | None = None,
     mount: str = "collar",
     out: TextIO | None = None,
+    history: HistoryWriter | None = None,
+    sensor_id: str = "replay",
 ) -> tuple[list[Event], dict[str, Any]]:
-    """Feed ``rec`` through a detector; print the JSON lines to ``out`` if given."""
+    """Feed ``rec`` through a detector; print the JSON lines to ``out`` if given, and
+    write the days into ``history`` (as sensor ``sensor_id``) if given."""
     counter = iter(range(1, 1 << 62))
     det = Detector(
         "replay",
@@ -45,15 +52,21 @@ def replay(
         new_id=lambda: f"replay-{next(counter):06d}",
         mount=mount,
     )
+    mapper = HistoryMapper(sensor_id, det.tz)
     events: list[Event] = []
     step = max(int(CHUNK_S * rec.rate_hz), 1)
     for i in range(0, len(rec.t), step):
         new = det.feed(rec.t[i : i + step], rec.acc[i : i + step])
         events += new
+        if history is not None:
+            history.write(mapper.rows(new))
         if out is not None:
             for e in new:
                 out.write(json.dumps(e.to_dict()) + "\n")
     end = float(rec.t[-1])
+    if history is not None:
+        # The recording is over, so its last day is as complete as it will get.
+        history.write([DayRow(sensor_id, det.stats, complete=True), *mapper.finish(end)])
     kinds: dict[str, int] = {}
     for e in events:
         kinds[e.event] = kinds.get(e.event, 0) + 1
@@ -92,6 +105,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--calibration", type=Path, default=None, help="stored calibration (JSON) to start from"
     )
     p.add_argument("--plot", type=Path, default=None, help="draw the day into this PNG")
+    p.add_argument(
+        "--history", type=Path, default=None, metavar="FILE", help="also write the days here"
+    )
+    p.add_argument(
+        "--sensor", default="replay", metavar="ID", help="sensor id in the history database"
+    )
     p.set_defaults(handler=run)
     return p
 
@@ -108,7 +127,30 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except (RecordingError, StateError) as exc:
         print(f"postured replay: {exc}", file=sys.stderr)
         return EX_DATAERR
-    events, _ = replay(rec, config, calibration=cal, mount=args.mount, out=sys.stdout)
+    history = None
+    if args.history is not None:
+        from postured.adapters.history import SqliteHistory  # noqa: PLC0415 - only with --history
+
+        try:
+            history = SqliteHistory(
+                args.history, retention_days=config.history.retention_days
+            ).open()
+        except HistoryError as exc:
+            print(f"postured replay: {exc}", file=sys.stderr)
+            return 1
+    try:
+        events, _ = replay(
+            rec,
+            config,
+            calibration=cal,
+            mount=args.mount,
+            out=sys.stdout,
+            history=history,
+            sensor_id=args.sensor,
+        )
+    finally:
+        if history is not None:
+            history.close()
     if args.plot is not None:
         try:
             from postured.analysis.plot import plot_day  # noqa: PLC0415 - matplotlib is optional

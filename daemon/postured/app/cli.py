@@ -21,6 +21,7 @@ from postured import __version__
 from postured.adapters.ble.scan import add_parser as add_scan_parser
 from postured.analysis import evaluate, replay
 from postured.app import demo, logsetup, run
+from postured.app.history import add_parser as add_history_parser
 from postured.config import loader as configmod
 from postured.config.loader import Config, ConfigInvalid
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
@@ -45,6 +46,7 @@ SUBCOMMANDS: tuple[Callable[[Any], object], ...] = (
     evaluate.add_parser,  # eval
     add_scan_parser,  # scan
     add_dashboard_parser,  # dashboard
+    add_history_parser,  # history
 )
 
 #: An example for commands whose own help shows none (shown as the help's epilog).

@@ -53,12 +53,24 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryConfig:
+    enabled: bool = setting(True, help="keep each day's figures in the history database")
+    db_file: str = setting(
+        "", help="the history database (SQLite); empty = history.sqlite3 in the state directory"
+    )
+    retention_days: int = setting(
+        400, min=1, max=36500, unit="days", help="how long days are kept in the history"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     sensors: tuple[SensorConfig, ...] = ()
     source_path: str = ""  # the file this was read from; empty for defaults
 

@@ -16,10 +16,11 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
+from postured.adapters.history import HistoryWriter, SqliteHistory
 from postured.adapters.state import StateStore
 from postured.adapters.systemd import (
     Notifier,
@@ -29,7 +30,9 @@ from postured.adapters.systemd import (
 )
 from postured.config.loader import Config
 from postured.config.sensors import SensorConfig
-from postured.errors import CommandError, ConfigError, PosturedError
+from postured.core.events import Event
+from postured.core.history import HistoryMapper
+from postured.errors import CommandError, ConfigError, HistoryError, PosturedError
 from postured.ports.sink import Command, EventSink, MemorySink
 from postured.ports.source import SampleSource
 from postured.runtime.commands import apply_command
@@ -43,6 +46,7 @@ from postured.runtime.parts import (
     default_detector,
     default_sink,
     default_source,
+    history_path,
     state_dir,
     time_zone,
 )
@@ -106,6 +110,7 @@ class Daemon:
         sink_factory: SinkFactory | None = None,
         detector_factory: DetectorFactory | None = None,
         store: StateStoreLike | None = None,
+        history: HistoryWriter | None = None,
         watchdog_s: float | None = None,
         install_signals: bool = True,
         tick_s: float = 1.0,
@@ -123,6 +128,10 @@ class Daemon:
         self._detector_factory = detector_factory or default_detector
         self.store: StateStoreLike = StateStore(state_dir(config)) if store is None else store
         self._own_store = store is None
+        # The history database (docs/history.md); opened off the loop in run().
+        self.history: HistoryWriter | None = history
+        self._own_history = history is None and config.history.enabled
+        self._mappers: dict[str, HistoryMapper] = {}
         self.watchdog_s = watchdog_s if watchdog_s is not None else watchdog_interval()
         self.install_signals = install_signals
         self.tick_s = tick_s
@@ -145,7 +154,7 @@ class Daemon:
         self._notified_ready = False
         self._heartbeat = time.monotonic()
         self._said_stopping = False
-        self.supervisor = SensorSupervisor(lambda: self.out, self._spawn)
+        self.supervisor = SensorSupervisor(lambda: self.out, self._spawn, self._record)
 
     # -- control from outside --
     def request_stop(self) -> None:
@@ -162,6 +171,7 @@ class Daemon:
     # -- the whole life --
     async def run(self) -> int:
         self.store.open()
+        await self._open_history()
         with self._signal_handlers():
             try:
                 async with asyncio.TaskGroup() as tg:
@@ -185,10 +195,47 @@ class Daemon:
                 self._tg = None
                 self._stopping()
                 self._save_all(force=True)
+                await self._close_history()
                 # Leaving the sink publishes offline and flushes queued alerts.
                 await self._close_sink()
         log.info("stopped")
         return 0
+
+    async def _open_history(self) -> None:
+        if not self._own_history:
+            return
+        db = SqliteHistory(
+            history_path(self.config), retention_days=self.config.history.retention_days
+        )
+        try:
+            self.history = await asyncio.to_thread(db.open)
+        except HistoryError as exc:
+            # Reminders matter more than the record of them: go on without history.
+            log.error("history is off: %s", exc)
+
+    async def _close_history(self) -> None:
+        history = self.history
+        if history is None:
+            return
+        for s in self.sensors.values():
+            mapper = self._mapper(s)
+            history.write([*mapper.today(s.detector.stats), *mapper.finish(s.now())])
+        if self._own_history:
+            self.history = None
+            await asyncio.to_thread(history.close)
+
+    def _mapper(self, s: SensorRuntime) -> HistoryMapper:
+        mapper = self._mappers.get(s.id)
+        if mapper is None:
+            mapper = self._mappers[s.id] = HistoryMapper(s.id, time_zone(self.config))
+        return mapper
+
+    def _record(self, s: SensorRuntime, events: Sequence[Event]) -> None:
+        """Queue the history rows for ``events`` (the writer thread stores them)."""
+        if self.history is not None and events:
+            rows = self._mapper(s).rows(events)
+            if rows:
+                self.history.write(rows)
 
     @property
     def out(self) -> EventSink:
@@ -367,6 +414,8 @@ class Daemon:
             await asyncio.sleep(self.tick_s)
             for s in list(self.sensors.values()):
                 cal, stats = self.supervisor.snapshot(s, force=False, persist_s=self.persist_s)
+                if stats is not None and self.history is not None:
+                    self.history.write(self._mapper(s).today(s.detector.stats))
                 if cal is not None or stats is not None:
                     # Snapshots are taken on the loop; only the file writes leave it.
                     await asyncio.to_thread(self._write, s.id, cal, stats)

@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from postured.adapters.history import DB_NAME
 from postured.adapters.state import resolve_state_dir, stats_from_dict
 from postured.config.loader import Config, configured_zone
 from postured.config.sensors import SensorConfig
@@ -80,6 +81,11 @@ SourceFactory = Callable[[SensorConfig], SampleSource]
 
 def state_dir(config: Config) -> Path:
     return resolve_state_dir(config.service.state_dir)
+
+
+def history_path(config: Config) -> Path:
+    """The history database (docs/history.md): the configured file, else in the state dir."""
+    return Path(config.history.db_file) if config.history.db_file else state_dir(config) / DB_NAME
 
 
 def time_zone(config: Config) -> dt.tzinfo:

@@ -127,7 +127,9 @@ class SensorSupervisor:
         self,
         out: Callable[[], EventSink],
         spawn: Callable[[Coroutine[Any, Any, None], str], None],
+        record: Callable[[SensorRuntime, Sequence[Event]], None] | None = None,
     ) -> None:
+        self.record = record  # the history of what the core found, when it is kept
         self.out = out  # where events go now: the sink, or a buffer while it is renewed
         self.spawn = spawn  # start a side task (a haptic nudge) in the daemon's TaskGroup
 
@@ -217,6 +219,8 @@ class SensorSupervisor:
 
     def emit(self, s: SensorRuntime, events: Sequence[Event]) -> None:
         out = self.out()
+        if self.record is not None:
+            self.record(s, events)
         for ev in events:
             if isinstance(ev, Alert):
                 s.alerts += 1
