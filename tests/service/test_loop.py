@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from postured.adapters.history import MemoryHistory
 from postured.adapters.sim import SimSource
 from postured.adapters.state import StateStore
 from postured.adapters.systemd import MemoryNotifier
@@ -20,6 +21,7 @@ from postured.config.loader import Config, ServiceConfig, load
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, DailyStats, Posture, PostureChanged, SensorState
+from postured.core.history import AlertRow
 from postured.errors import CommandError, SensorError
 from postured.ports.sink import Command, MemorySink
 from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
@@ -433,3 +435,21 @@ async def test_the_real_core_on_the_simulator_raises_both_alerts_on_sim_time(
     assert 44 < sit < 50, sit
     assert src.nudges[:1] == [VibratePattern.SHORT]
     assert VibratePattern.DOUBLE in src.nudges
+
+
+@pytest.mark.asyncio
+async def test_the_live_daemon_keeps_alerts_and_the_day_in_its_history(tmp_path: Path) -> None:
+    f = Factories()
+    src = QueueSource("desk")
+    history = MemoryHistory()
+    async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, history=history)):
+        det = f.detectors["desk"]
+        det.at(1001.0, alert(1001.0))
+        src.put(LinkUp("desk", 1000.0, "sim", "fw"), samples("desk", 1000.0))
+        src.put(samples("desk", 1001.0))
+        await until(lambda: any(isinstance(r, AlertRow) for r in history.rows))
+    alerts = [r for r in history.rows if isinstance(r, AlertRow)]
+    assert [(r.sensor, r.kind) for r in alerts] == [("desk", "forward_head")]
+    # On the way out the day so far is written too; a history given in is not closed.
+    assert [sensor for sensor, _day in history.days()] == ["desk"]
+    assert not history.closed
