@@ -61,14 +61,6 @@ _T = TypeVar("_T")
 #: N s (tests use it to show that a hung loop stops the watchdog pings).
 DEBUG_STALL_ENV = "POSTURED_DEBUG_STALL_S"
 
-# A source that fails (an adapter bug, a radio gone) is restarted after 1 s, doubling with
-# jitter up to a minute: quick after a hiccup, never a tight loop, and many sensors of
-# one house do not retry in step after a power cut.
-SOURCE_RESTART_MIN_S = 1.0
-SOURCE_RESTART_MAX_S = 60.0
-# Malformed packets come in bursts from a bad link: one log line a minute says enough.
-MALFORMED_LOG_INTERVAL_S = 60.0
-
 
 def status_text(sensors: Collection[SensorRuntime], sink: EventSink | None) -> str:
     """What systemd's status line says: sensors connected and the broker's state."""
