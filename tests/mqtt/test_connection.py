@@ -36,6 +36,30 @@ def test_password_from_file_strips_the_newline(tmp_path: Path) -> None:
     assert read_password(cfg, {}) == SECRET
 
 
+def test_only_the_first_line_of_the_password_file_is_the_password(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text(f"{SECRET}\r\n# rotated 2026-11, ask Sam\n")
+    secret.chmod(0o600)
+    assert read_password(fast_config(1, username="alice", password_file=str(secret)), {}) == SECRET
+
+
+def test_a_password_file_others_can_read_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text(SECRET)
+    cfg = fast_config(1, username="alice", password_file=str(secret))
+    secret.chmod(0o600)
+    with caplog.at_level(logging.WARNING, "postured.adapters.mqtt.connection"):
+        read_password(cfg, {})
+        assert caplog.records == []
+        secret.chmod(0o644)
+        assert read_password(cfg, {}) == SECRET
+    assert [r.getMessage() for r in caplog.records] == [
+        f"MQTT: {secret} can be read by other users (mode 0644); chmod 600 it"
+    ]
+
+
 def test_password_from_systemd_credentials(tmp_path: Path) -> None:
     (tmp_path / "mqtt-password").write_text(SECRET)
     cfg = fast_config(1, username="alice")
@@ -66,6 +90,7 @@ def test_clear_text_password_to_remote_host_warns_without_the_password(
 ) -> None:
     f = tmp_path / "pw"
     f.write_text(SECRET)
+    f.chmod(0o600)  # this test is about the clear-text warning alone
     with caplog.at_level(logging.DEBUG):
         MqttConnection(fast_config(1, host="192.0.2.7", username="alice", password_file=str(f)))
         MqttConnection(fast_config(1, host="localhost", username="alice", password_file=str(f)))

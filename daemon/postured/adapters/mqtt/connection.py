@@ -70,7 +70,8 @@ def read_password(cfg: MqttConfig, environ: Mapping[str, str]) -> str | None:
     else:
         return None
     try:
-        password = path.read_text(encoding="utf-8").rstrip("\r\n")
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(
             str(path),
@@ -78,6 +79,17 @@ def read_password(cfg: MqttConfig, environ: Mapping[str, str]) -> str | None:
             f"cannot read the MQTT password ({e}); check the path and that the daemon's "
             "user may read the file",
         ) from e
+    # The first line is the password (config/postured.toml says so): a note on a later line
+    # never reaches the broker.
+    lines = text.splitlines()
+    password = lines[0] if lines else ""
+    if mode & 0o077:
+        # Like Mosquitto 2.0.17+ for its own files: say it, do not refuse to start.
+        log.warning(
+            "MQTT: %s can be read by other users (mode %04o); chmod 600 it",
+            path,
+            mode & 0o7777,
+        )
     if not password:
         raise ConfigError(str(path), "mqtt.password_file", "the password file is empty")
     if not cfg.username:
