@@ -451,3 +451,27 @@ async def test_an_alert_the_broker_refuses_is_dropped_not_retried_forever(
         finally:
             sub.close()
     assert "alert alert-0001 is dropped; check the broker's ACL" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_a_command_runs_once_when_heard_live_even_if_published_retained(
+    mosquitto: Mosquitto, open_bridge: BridgeFactory, recorder: Recorder,
+    subscribers: list[Subscriber],
+) -> None:  # fmt: skip
+    # The rule (docs/mqtt.md): a command runs when it is heard live; a retained copy met at
+    # subscribe time never runs. The broker clears the retain flag on live delivery, so a
+    # retained publish to a connected daemon runs once, and its copy is refused next time.
+    replies = mosquitto.sub("posture/+/cmd/+/reply")
+    subscribers.append(replies)
+    async with open_bridge(mosquitto.port):
+        mosquitto.pub("posture/desk/cmd/snooze", '{"minutes": 5, "request_id": "live"}', "-r")
+        await asyncio.to_thread(replies.wait_for)
+    assert [(c.name, c.minutes) for c in recorder.commands] == [("snooze", 5)]
+    async with open_bridge(mosquitto.port):
+        got = await asyncio.to_thread(replies.wait_for, count=2)
+        clear_retained(mosquitto, "posture/desk/cmd/snooze")
+    assert len(recorder.commands) == 1  # the retained copy did not run again
+    first, second = (json.loads(p) for _, p in got)
+    assert first["ok"] is True
+    assert second["ok"] is False
+    assert "retained" in second["error"]
