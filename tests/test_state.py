@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postured.adapters.atomic import write_json_atomic
 from postured.adapters.state import (
     StateStore,
-    atomic_write_json,
     read_json,
     resolve_state_dir,
     stats_from_dict,
@@ -47,7 +47,7 @@ json_values = st.recursive(
 @given(value=json_values)
 def test_write_then_read_gives_the_same_value(tmp_path_factory: Any, value: Any) -> None:
     p = tmp_path_factory.mktemp("s") / "x.json"
-    atomic_write_json(p, value)
+    write_json_atomic(p, value)
     assert read_json(p, "default") == value
     assert [q.name for q in p.parent.iterdir()] == ["x.json"]  # no temp file left
 
@@ -75,7 +75,7 @@ def test_corrupt_file_is_moved_aside(
 def test_write_into_a_missing_directory_raises_state_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(StateError, match="state directory is writable"):
-        atomic_write_json(tmp_path / "file" / "x.json", {})
+        write_json_atomic(tmp_path / "file" / "x.json", {})
 
 
 def test_resolve_state_dir_order(tmp_path: Path) -> None:
@@ -172,12 +172,12 @@ def test_open_removes_temp_files_left_by_a_crash(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import hashlib, json, sys
-    from postured.adapters.state import atomic_write_json
+    from postured.adapters.atomic import write_json_atomic
     path = sys.argv[1]
     n = 0
     while True:
         blob = str(n) * (20000 + n % 7 * 5000)
-        atomic_write_json(path, {"n": n, "blob": blob,
+        write_json_atomic(path, {"n": n, "blob": blob,
                                  "sha": hashlib.sha256(blob.encode()).hexdigest()})
         if n == 0:
             print("ready", flush=True)

@@ -52,9 +52,15 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
                 os.unlink(tmp)
 
 
-def write_json_atomic(path: str | os.PathLike[str], obj: Any, **dumps: Any) -> None:
-    """:func:`write_atomic` of ``json.dumps(obj, **dumps)`` as UTF-8."""
-    write_atomic(path, json.dumps(obj, **dumps).encode())
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as JSON so that ``path`` is always either the old or the new file.
+
+    One format for every JSON file in the state directory: UTF-8, sorted keys, one space of
+    indent, a final newline, so the files read well and compare well. Raises
+    :class:`StateError` when the directory is not writable or the disk is full.
+    """
+    data = json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True).encode() + b"\n"
+    write_atomic(path, data)
 
 
 def fsync_dir(d: Path) -> None:

@@ -11,8 +11,9 @@ Layout of the state directory::
     calibration-<sensor>.json   {"version": 1, "saved": ISO time, "data": Calibration.to_dict()}
     stats-<sensor>.json         {"version": 1, "saved": ISO time, "data": DailyStats.to_dict()}
 
-Other parts may keep their own files here with :func:`atomic_write_json` and
-:func:`read_json`; the MQTT outbox keeps pending alerts here in its own file.
+Other parts may keep their own files here with
+:func:`postured.adapters.atomic.write_json_atomic` and :func:`read_json`; the MQTT outbox
+keeps pending alerts here in its own file.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from postured.adapters.atomic import write_atomic
+from postured.adapters.atomic import write_json_atomic
 from postured.core.events import DailyStats
 from postured.errors import StateError
 
@@ -56,15 +57,6 @@ def resolve_state_dir(configured: str = "", env: Mapping[str, str] | None = None
     home = Path(env.get("HOME") or Path.home())
     xdg = env.get("XDG_STATE_HOME") or str(home / ".local" / "state")
     return Path(xdg) / "postured"
-
-
-def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    """Write ``obj`` as JSON so that ``path`` is always either the old or the new file.
-
-    Raises :class:`StateError` when the directory is not writable or the disk is full.
-    """
-    data = json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True).encode() + b"\n"
-    write_atomic(path, data)
 
 
 def read_json(path: str | os.PathLike[str], default: _T) -> Any | _T:
@@ -174,7 +166,7 @@ class StateStore:
         if self._last.get(p.name) == data:
             return False
         saved = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write_json(p, {"version": VERSION, "saved": saved, "data": data})
+        write_json_atomic(p, {"version": VERSION, "saved": saved, "data": data})
         self._last[p.name] = data
         log.debug("saved %s", p.name)
         return True
