@@ -123,3 +123,11 @@ def test_growing_minutes_are_not_news_but_counts_are() -> None:
     assert significant(make_stats(alerts=3).to_dict(), STATS_CONTINUOUS) != significant(
         a, STATS_CONTINUOUS
     )
+
+
+def test_the_state_says_whether_the_forward_direction_was_learnt() -> None:
+    assumed = state_payload(make_state(), {})
+    assert assumed["forward_axis"] == "assumed"
+    assert assumed["forward_learned"] is False
+    for source in ("lean", "stand_up", "guided"):
+        assert state_payload(make_state(forward_axis=source), {})["forward_learned"] is True

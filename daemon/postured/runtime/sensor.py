@@ -92,15 +92,7 @@ class SensorRuntime:
         return t if self.last_t is None else max(t, self.last_t)
 
     def extra(self) -> dict[str, Any]:
-        cal = self.detector.calibration
-        # Whether the forward direction was learnt, not assumed (Home Assistant shows it).
-        learned = cal is not None and getattr(cal, "forward_source", "assumed") != "assumed"
-        return {
-            "battery": self.battery,
-            "rssi": self.rssi,
-            "malformed": self.malformed,
-            "forward_learned": learned,
-        }
+        return {"battery": self.battery, "rssi": self.rssi, "malformed": self.malformed}
 
 
 def state_key(st: SensorState) -> tuple[Any, ...]:

@@ -136,8 +136,11 @@ def alert_payload(alert: Alert) -> AlertPayload:
 
 
 def state_payload(state: SensorState, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``SensorState.to_dict()`` plus ``battery``, ``rssi`` and the ISO ``updated`` time."""
+    """``SensorState.to_dict()`` plus ``battery``, ``rssi``, ``forward_learned`` and the ISO
+    ``updated`` time."""
     d = state.to_dict()
+    # Whether the forward direction was learnt, not assumed (Home Assistant shows it).
+    d["forward_learned"] = state.forward_axis != "assumed"
     d["battery"] = extra.get("battery")
     d["rssi"] = extra.get("rssi")
     for k, v in extra.items():
