@@ -28,7 +28,7 @@ from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
 from postured.runtime.daemon import Daemon
 from postured.wire.protocol import VibratePattern
 from tests.service.fakes import ConnectedSink, Factories, QueueSource, alert, samples
-from tests.support.waiting import until
+from tests.support.waiting import quiet, until
 
 
 def config(tmp_path: Path, *ids: str, haptic: bool = True, interval: float = 30.0) -> Config:
@@ -96,7 +96,7 @@ async def test_haptic_off_means_no_buzz(tmp_path: Path) -> None:
         f.detectors["desk"].at(1000.5, alert(1000.5))
         src.put(samples("desk", 1000.0))
         await until(lambda: len(f.sinks[0].alerts) == 1)
-        await asyncio.sleep(0.1)
+        await quiet()  # a buzz would follow the alert now
     assert src.nudges == []
 
 
@@ -145,7 +145,7 @@ async def test_idle_sensor_is_ticked_on_its_own_clock(tmp_path: Path) -> None:
     async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, idle_s=0.1)):
         det = f.detectors["desk"]
         det.at(5000.0, alert(5000.0))
-        await asyncio.sleep(0.3)
+        await quiet()  # three idle periods pass without a tick
         assert det.ticks == []  # no samples yet: nothing to advance
         src.put(samples("desk", 4990.0))
         await until(lambda: f.sinks[0].alerts)  # then samples stop: the timer still runs
@@ -328,7 +328,7 @@ source = "sim"
         det1 = f.detectors["desk"]
         path.write_text(base + "\n[alerts]\nforward_hold_s = 'soon'\n")
         d.request_reload()
-        await asyncio.sleep(0.3)
+        await quiet()  # a bad file must change nothing, so there is nothing to await
         assert (d.reloads, d.config) == (0, cfg)
         assert f.detectors["desk"] is det1
         path.write_text(base + "\n[alerts]\nforward_hold_s = 30\n")
