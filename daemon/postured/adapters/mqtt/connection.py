@@ -276,30 +276,31 @@ class MqttConnection:
     # -- the session ----------------------------------------------------------------------
 
     async def _supervise(self) -> None:
+        """Run sessions for ever; every way one ends is followed by the same backoff."""
         while True:
             try:
                 await self._run_session()
             except _Fallback:
-                continue
+                continue  # a protocol fallback retries at once
             except BrokerError as e:
-                self.last_error = e
-                self.counters["failures"] += 1
-                delay = self._backoff.next()
-                log.warning("MQTT: %s; retrying in %.1f s", e, delay)
-                await asyncio.sleep(delay)
-                continue
+                self._failed(e)
+                delay = self._retry_in(logging.WARNING, str(e))
             except Exception as e:  # a paho surprise must not end reconnecting for good
-                self.last_error = BrokerError(f"unexpected error with {self._where}: {e!r}")
-                self.counters["failures"] += 1
-                delay = self._backoff.next()
-                log.exception("MQTT: unexpected error; retrying in %.1f s", delay)
-                await asyncio.sleep(delay)
-                continue
-            delay = self._backoff.next()
-            log.warning(
-                "MQTT: lost the connection to %s; reconnecting in %.1f s", self._where, delay
-            )
+                self._failed(BrokerError(f"unexpected error with {self._where}: {e!r}"))
+                delay = self._retry_in(logging.ERROR, "unexpected error", exc_info=True)
+            else:
+                delay = self._retry_in(logging.WARNING, f"lost the connection to {self._where}")
             await asyncio.sleep(delay)
+
+    def _failed(self, error: BrokerError) -> None:
+        self.last_error = error
+        self.counters["failures"] += 1
+
+    def _retry_in(self, level: int, reason: str, *, exc_info: bool = False) -> float:
+        """The next backoff delay, logged with the reason for it."""
+        delay = self._backoff.next()
+        log.log(level, "MQTT: %s; retrying in %.1f s", reason, delay, exc_info=exc_info)
+        return delay
 
     def _new_client(self, s_holder: list[_Session]) -> paho.Client:
         loop = asyncio.get_running_loop()
