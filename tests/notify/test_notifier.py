@@ -60,6 +60,7 @@ async def test_an_alert_is_shown_and_done_goes_back_with_its_id(
     desktop.click(nid, "done")
     await until(lambda: commands(broker))
     assert commands(broker) == [("posture/desk/cmd/done", {"alert_id": "a1"})]
+    await until(lambda: not desktop.on_screen, what="the answered notification closed")
 
 
 @pytest.mark.asyncio

@@ -171,6 +171,16 @@ class DbusDesktop:
         self.counters["shown"] += 1
         return int(reply.body[0]), reply.sender or self._owner
 
+    async def close_notification(self, notification_id: int) -> None:
+        bus = self._bus
+        if bus is None or not bus.connected:
+            return
+        msg = _call(NOTIFICATIONS, "CloseNotification", "u", [notification_id])
+        try:
+            await self._request(bus, msg)
+        except DesktopError as e:
+            log.debug("closing notification %d: %s", notification_id, e)
+
     async def events(self) -> AsyncIterator[DesktopEvent]:
         while True:
             yield await self._events.get()

@@ -140,6 +140,9 @@ class Notifier:
                 else:
                     self._pending += 1
                     tg.create_task(self._send(cmd), name=f"notify-{cmd.name}")
+                if cmd is not None:
+                    # Answered: its buttons would do nothing now, so it leaves the screen.
+                    await self.desktop.close_notification(ev.notification_id)
             elif isinstance(ev, NotificationClosed):
                 if (notice := self.board.closed(ev.notification_id)) is not None:
                     log.debug("notification for alert %s closed (%d)", notice.alert_id, ev.reason)

@@ -59,6 +59,10 @@ class Desktop(Protocol):
         """
         ...
 
+    async def close_notification(self, notification_id: int) -> None:
+        """Take a notification off the screen (after a click); never raises."""
+        ...
+
     def events(self) -> AsyncIterator[DesktopEvent]:
         """Clicks, closes and server changes, as they happen; runs until cancelled."""
         ...
@@ -88,12 +92,14 @@ class MemoryDesktop:
         while True:
             yield await self._events.get()
 
-    def click(self, notification_id: int, action: str) -> None:
-        """As a server does: ActionInvoked, then the notification closes."""
-        self._events.put_nowait(ActionInvoked(notification_id, action))
-        self.close(notification_id, 2)
+    async def close_notification(self, notification_id: int) -> None:
+        self.dismiss(notification_id, 3)
 
-    def close(self, notification_id: int, reason: int = 2) -> None:
+    def click(self, notification_id: int, action: str) -> None:
+        """A click: ActionInvoked; the notification stays until closed (some servers)."""
+        self._events.put_nowait(ActionInvoked(notification_id, action))
+
+    def dismiss(self, notification_id: int, reason: int = 2) -> None:
         if self.on_screen.pop(notification_id, None) is not None:
             self._events.put_nowait(NotificationClosed(notification_id, reason))
 
