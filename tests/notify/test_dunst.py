@@ -194,3 +194,23 @@ def test_without_a_session_bus_it_says_so_and_exits_69(
         proc.close()
     assert "no session bus: DBUS_SESSION_BUS_ADDRESS is not set" in proc.stderr()
     assert "Traceback" not in proc.stderr()
+
+
+@pytest.mark.slow
+def test_the_notifier_reconnects_after_the_session_bus_restarts(
+    mosquitto: Mosquitto, dunst: Dunst, notifier: Proc, commands: Subscriber
+) -> None:
+    mosquitto.pub("posture/desk/alert", alert_json("open"), "-q", "1")
+    until_sync(lambda: dunst.displayed() == 1, 10, "dunst shows the alert")
+    dunst.close()  # dunst exits with its bus; both come back on the same address
+    dunst.bus.stop()
+    notifier.wait_output("lost the session bus", stream="stderr")
+    dunst.bus.start()
+    dunst.start()
+    notifier.wait_output("connected to the session bus", stream="stderr")
+    # The alert still open is shown on the new bus's dunst, and its click is heard.
+    until_sync(lambda: dunst.displayed() == 1, 15, "the open alert is shown again")
+    dunst.click_first()
+    [(topic, payload)] = commands.wait_for()
+    assert (topic, json.loads(payload)) == ("posture/desk/cmd/done", {"alert_id": "open"})
+    assert notifier.stderr().count("connected to the session bus") == 2
