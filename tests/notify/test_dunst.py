@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.notify.test_notices import alert_json
-from tests.service.procs import Proc, running
+from tests.service.procs import Proc, running, write_config
 from tests.support.desktop import Dunst, desktop
 from tests.support.mosquitto import Mosquitto, Subscriber
 from tests.support.waiting import until_sync
@@ -214,3 +214,29 @@ def test_the_notifier_reconnects_after_the_session_bus_restarts(
     [(topic, payload)] = commands.wait_for()
     assert (topic, json.loads(payload)) == ("posture/desk/cmd/done", {"alert_id": "open"})
     assert notifier.stderr().count("connected to the session bus") == 2
+
+
+@pytest.mark.slow
+def test_the_daemons_alert_on_screen_and_snooze_snoozes_the_daemon(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    dunst: Dunst,
+    notifier: Proc,
+    subscribers: list[Subscriber],
+) -> None:
+    replies = mosquitto.sub("posture/desk/cmd/snooze/reply")
+    subscribers.append(replies)
+    cfg = write_config(tmp_path / "daemon.toml", port=mosquitto.port, state_dir=tmp_path / "d")
+    with running(tmp_path / "daemon", "run", "-c", str(cfg)):
+        # The simulator's demo slouches; the daemon's own alert comes to the screen.
+        until_sync(lambda: dunst.displayed() >= 1, 30, "the daemon's alert is shown")
+        dunst.choose("Snooze 15 min")
+        dunst.click_first()
+        [(_, payload)] = replies.wait_for(timeout=15)
+    reply = json.loads(payload)
+    assert reply["ok"] is True, reply
+    assert reply["command"] == "snooze"
+    # 15 minutes of the sensor's clock, from the moment the daemon took the command.
+    state = reply["state"]
+    assert state["snoozed_until"] - state["t"] == pytest.approx(15 * 60, abs=5)
+    assert "Sit tall: desk" in dunst.menu()[0]
