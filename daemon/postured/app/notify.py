@@ -13,9 +13,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from typing import TYPE_CHECKING, Any
 
+from postured.adapters.backoff import RateLimitedLog
 from postured.config.loader import Config
 from postured.core.notices import Command, Notice, NoticeBoard
 from postured.errors import AlertFormatError, BrokerError, DesktopError
@@ -29,8 +31,11 @@ log = logging.getLogger(__name__)
 EX_UNAVAILABLE = 69  # sysexits: no session bus to show notifications on
 #: Commands waiting for the broker to come back; a click is worth keeping, a thousand not.
 PENDING_COMMANDS_MAX = 32
-#: Longest sensor id the daemon accepts ([a-zA-Z0-9_-]{1,32}); longer topic levels are noise.
-SENSOR_ID_MAX = 32
+#: Sensor ids as the daemon's configuration allows them; any other topic level is not a
+#: daemon's alert, and such a name never reaches the screen, the log or a command topic.
+SENSOR_ID = re.compile(r"[a-zA-Z0-9_-]{1,32}")
+#: A flood of malformed alerts must not flood the log: one warning a minute, with a count.
+MALFORMED_LOG_INTERVAL_S = 60.0
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -60,7 +65,7 @@ def sensor_of(base: str, topic: str) -> str | None:
     if not topic.startswith(prefix):
         return None
     parts = topic[len(prefix) :].split("/")
-    if len(parts) != 2 or parts[1] != "alert" or not 0 < len(parts[0]) <= SENSOR_ID_MAX:
+    if len(parts) != 2 or parts[1] != "alert" or not SENSOR_ID.fullmatch(parts[0]):
         return None
     return parts[0]
 
@@ -75,6 +80,7 @@ class Notifier:
         self.board = NoticeBoard(config.notify.snooze_minutes, markup=desktop.markup)
         self.counters = {"alerts": 0, "shown": 0, "malformed": 0, "commands": 0, "lost": 0}
         self._pending = 0
+        self._malformed_log = RateLimitedLog(MALFORMED_LOG_INTERVAL_S)
 
     @property
     def alert_filter(self) -> str:
@@ -96,7 +102,10 @@ class Notifier:
                 notice = self.board.alert(sensor, msg.payload)
             except AlertFormatError as e:
                 self.counters["malformed"] += 1
-                log.warning("%s; not shown", e)
+                if self._malformed_log.ready(asyncio.get_running_loop().time()):
+                    more = self._malformed_log.take_suppressed()
+                    since = f" ({more} more malformed alerts before this one)" if more else ""
+                    log.warning("%s; not shown%s", e, since)
                 continue
             if notice is None:
                 log.debug("alert on %s already shown; a second delivery", msg.topic)
