@@ -169,6 +169,7 @@ def test_every_command_has_help_with_an_example() -> None:
         "scan",
         "dashboard",
         "history",
+        "notify",
         "check-config",
         "calibrate",
         "snooze",

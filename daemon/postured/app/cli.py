@@ -20,7 +20,7 @@ from typing import Any
 from postured import __version__
 from postured.adapters.ble.scan import add_parser as add_scan_parser
 from postured.analysis import evaluate, replay
-from postured.app import demo, logsetup, run
+from postured.app import demo, logsetup, notify, run
 from postured.app.history import add_parser as add_history_parser
 from postured.config import loader as configmod
 from postured.config.loader import Config, ConfigInvalid
@@ -47,6 +47,7 @@ SUBCOMMANDS: tuple[Callable[[Any], object], ...] = (
     add_scan_parser,  # scan
     add_dashboard_parser,  # dashboard
     add_history_parser,  # history
+    notify.add_parser,  # notify
 )
 
 #: An example for commands whose own help shows none (shown as the help's epilog).
@@ -57,6 +58,7 @@ EXAMPLES = {
     "eval": "postured eval --days 3 --rates 50 --json eval.json",
     "scan": "postured scan --timeout 10",
     "dashboard": "postured dashboard --port 8765  (then open http://127.0.0.1:8765/)",
+    "notify": "postured notify -c ~/.config/postured/postured.toml",
 }
 
 DESCRIPTION = """\

@@ -27,6 +27,7 @@ from typing import Any
 
 from postured.config.dashboard import DashboardConfig
 from postured.config.mqtt import MqttConfig
+from postured.config.notify import NotifyConfig
 from postured.config.sensors import SensorConfig
 from postured.config.settings import setting
 from postured.core.config import AlertConfig, DetectionConfig
@@ -71,6 +72,7 @@ class Config:
     alerts: AlertConfig = field(default_factory=AlertConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     sensors: tuple[SensorConfig, ...] = ()
     source_path: str = ""  # the file this was read from; empty for defaults
 
