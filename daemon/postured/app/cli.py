@@ -27,6 +27,7 @@ from postured.config.loader import Config, ConfigInvalid
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.dashboard.cli import add_parser as add_dashboard_parser
 from postured.errors import BrokerError, ConfigError, PosturedError
+from postured.runtime import preflight
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,8 @@ def check_config(args: argparse.Namespace, _config: Config) -> int:
         print("no configuration file found; the built-in defaults are valid")
         return EX_OK
     config = configmod.load(path)
+    # Exactly what `postured run` checks before it starts (postured.runtime.preflight).
+    preflight.check(config)
     sensors = ", ".join(f"{s.id} ({s.source})" for s in config.sensors) or "none"
     print(f"{config.source_path}: OK; sensors: {sensors}; broker {_broker(config)}")
     return EX_OK
