@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "run",
-        help="run the daemon (what the systemd service starts)",
         description=(
             "Read the configured sensors, detect long sitting and forward-head posture and "
             "publish alerts over MQTT until SIGTERM or Ctrl-C. SIGHUP reloads the "
