@@ -354,7 +354,8 @@ class Daemon:
                 self._stopping()
                 raise _Stop
             self._reload.clear()
-            new = self._reloaded()
+            # Off the loop: the file, the secrets, the TLS files and scenarios are read.
+            new = await asyncio.to_thread(self._reloaded)
             if new is not None:
                 self.notifier.reloading()
                 try:
