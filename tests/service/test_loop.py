@@ -352,6 +352,29 @@ source = "sim"
 
 
 @pytest.mark.asyncio
+async def test_reload_refuses_a_file_run_would_refuse(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start-up checks (runtime/preflight.py) apply to a reload: an empty password
+    file, which the loader alone lets through, keeps the running configuration."""
+    path = tmp_path / "postured.toml"
+    base = f'[service]\nstate_dir = "{tmp_path / "state"}"\n\n'
+    sensor = '[[sensors]]\nid = "desk"\nsource = "sim"\n'
+    path.write_text(base + sensor)
+    cfg = load(path)
+    (tmp_path / "pw").write_text("")
+    f = Factories()
+    d = daemon(cfg, {"desk": QueueSource("desk")}, f)
+    async with running(d):
+        path.write_text(base + '[mqtt]\nusername = "alice"\npassword_file = "pw"\n\n' + sensor)
+        load(path)  # valid as far as the loader sees
+        d.request_reload()
+        await until(lambda: "reload failed" in caplog.text)
+        assert "mqtt.password_file" in caplog.text
+        assert (d.reloads, d.config, len(f.sinks)) == (0, cfg, 1)
+
+
+@pytest.mark.asyncio
 async def test_alerts_raised_while_the_sink_is_renewed_reach_the_new_one(tmp_path: Path) -> None:
     path = tmp_path / "postured.toml"
     base = f"""

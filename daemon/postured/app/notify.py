@@ -41,7 +41,6 @@ MALFORMED_LOG_INTERVAL_S = 60.0
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "notify",
-        help="show alerts as desktop notifications, with Done and Snooze buttons",
         description=(
             "Subscribe to the alerts on the broker named in the configuration and show "
             "each as a desktop notification (freedesktop Notifications on the session "

@@ -141,7 +141,7 @@ def from_mapping(
     cfg = checker.dataclass(Config, raw, "", skip=("source_path",))
     if cfg is not None:
         cfg = dataclasses.replace(_resolve_paths(cfg, checker.base_dir), source_path=source)
-        checker.contradictions(cfg)
+        checker.contradictions(cfg, raw)
     if checker.problems:
         if len(checker.problems) == 1:
             raise checker.problems[0]
@@ -310,7 +310,7 @@ class _Checker:
             return _BAD
         return raw
 
-    def contradictions(self, cfg: Config) -> None:
+    def contradictions(self, cfg: Config, raw: Mapping[str, Any]) -> None:
         d = cfg.detection
         if d.forward_exit_deg >= d.forward_enter_deg:
             self.fail(
@@ -326,7 +326,7 @@ class _Checker:
         except ConfigError as exc:
             self.fail("service.timezone", exc.reason)
         self._files(cfg)
-        self._sensors(cfg.sensors)
+        self._sensors(cfg.sensors, raw.get("sensors"))
 
     def _below(self, cfg: Config, low: str, high: str, *, strict: bool = True) -> None:
         """``low`` must be below (or, not strict, at most) ``high``, when both exist."""
@@ -379,7 +379,7 @@ class _Checker:
         elif not os.access(p, os.R_OK):
             self.fail(key, f"file {str(p)!r} is not readable by this user; check permissions")
 
-    def _sensors(self, sensors: tuple[SensorConfig, ...]) -> None:
+    def _sensors(self, sensors: tuple[SensorConfig, ...], tables: Any) -> None:
         ids: dict[str, int] = {}
         addresses: dict[str, int] = {}
         for i, s in enumerate(sensors):
@@ -399,8 +399,11 @@ class _Checker:
                     )
                 addresses.setdefault(a, i)
             if s.source == "ble":
+                # Written in the file, even with the simulator's default value: a BLE
+                # sensor with `scenario = "demo"` reads the real sensor, not the demo.
+                written = tables[i] if isinstance(tables, list) else {}
                 for k in _SIM_ONLY:
-                    if getattr(s, k) != getattr(_SIM_DEFAULTS, k):
+                    if k in written:
                         self.fail(
                             f"sensors[{i}].{k}",
                             'applies only to source = "sim"; remove it or set source = "sim"',
@@ -408,7 +411,6 @@ class _Checker:
 
 
 _BAD = object()
-_SIM_DEFAULTS = SensorConfig(id="x")
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from postured.adapters import credentials
 from postured.config.loader import Config, configured_zone
 from postured.dashboard import access, commands, payloads
 from postured.dashboard.bus import MessageBus
@@ -68,7 +69,7 @@ class Dashboard:
         self.replies = commands.PendingReplies()
         self._clients: set[asyncio.Queue[str | None]] = set()
         # Before binding anything: no token on a non-loopback address is a config error.
-        self._token = access.load_token(self.cfg, config.source_path, self._env)
+        self._token = credentials.load_token(self.cfg, config.source_path, self._env)
         self._runner: web.AppRunner | None = None
 
     @property

@@ -35,6 +35,7 @@ from postured.core.history import HistoryMapper
 from postured.errors import CommandError, ConfigError, HistoryError, PosturedError
 from postured.ports.sink import Command, EventSink, MemorySink
 from postured.ports.source import SampleSource
+from postured.runtime import preflight
 from postured.runtime.commands import apply_command
 from postured.runtime.parts import (
     DetectorFactory,
@@ -353,7 +354,8 @@ class Daemon:
                 self._stopping()
                 raise _Stop
             self._reload.clear()
-            new = self._reloaded()
+            # Off the loop: the file, the secrets, the TLS files and scenarios are read.
+            new = await asyncio.to_thread(self._reloaded)
             if new is not None:
                 self.notifier.reloading()
                 try:
@@ -377,6 +379,8 @@ class Daemon:
         try:
             new = loader(path)
             time_zone(new)
+            # The start-up checks too: a file `postured run` would refuse is not applied.
+            preflight.check(new)
         except ConfigError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             return None

@@ -53,7 +53,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register ``scan``; its handler is :func:`run`."""
     p = subparsers.add_parser(
         "scan",
-        help="list nearby posture sensors with RSSI",
         description="Scan for posture sensors and print name, address and RSSI, "
         "strongest first. Put an address into [[sensors]] to pin a sensor.",
     )
