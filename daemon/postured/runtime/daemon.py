@@ -35,7 +35,7 @@ from postured.core.history import HistoryMapper
 from postured.errors import CommandError, ConfigError, HistoryError, PosturedError
 from postured.ports.sink import Command, EventSink, MemorySink
 from postured.ports.source import SampleSource
-from postured.runtime.commands import apply_command
+from postured.runtime.commands import apply_command, reply_extra
 from postured.runtime.parts import (
     DetectorFactory,
     DetectorLike,
@@ -449,10 +449,11 @@ class Daemon:
         if s is None:
             raise CommandError(f"unknown sensor {cmd.sensor_id!r}")
         t = s.now()
-        self.supervisor.emit(s, apply_command(s, cmd, t))
+        events = apply_command(s, cmd, t)
+        self.supervisor.emit(s, events)
         st = s.detector.state(t)
         s.state_dirty = True
-        return {"state": st.to_dict()}
+        return {**reply_extra(s, cmd, events), "state": st.to_dict()}
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """A side task in the daemon's TaskGroup; dropped when the daemon is stopping."""
