@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from postured.adapters.history import SqliteHistory
+from postured.app import cli
 from postured.config.loader import HistoryConfig
 from postured.core.events import DailyStats
 from postured.core.history import AlertOutcomeRow
@@ -89,9 +90,17 @@ def _page(browser: Browser, url: str, *, scheme: str = "light", width: int = 120
 
 
 def test_the_history_view_draws_the_replayed_days(
-    browser: Browser, url: str, weeks: tuple[Path, list[DailyStats], set[str]]
+    browser: Browser,
+    url: str,
+    weeks: tuple[Path, list[DailyStats], set[str]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _db, daily, done_ids = weeks
+    db, daily, done_ids = weeks
+    # `postured history --days 7` shows the replay's last seven days, figure for figure.
+    assert cli.main(["history", "--db", str(db), "--days", "7", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    keys = DailyStats.__dataclass_fields__.keys()
+    assert [{k: d[k] for k in keys} for d in shown] == [s.to_dict() for s in daily[-7:]]
     page = _page(browser, url)
     page.goto(url)
     page.get_by_role("button", name="History").click()
@@ -103,6 +112,7 @@ def test_the_history_view_draws_the_replayed_days(
     assert bars.evaluate_all("bs => bs.map(b => b.dataset.day)") == [s.day for s in last7]
     values = bars.evaluate_all("bs => bs.map(b => Number(b.dataset.value))")
     assert values == [round(s.sitting_minutes, 1) for s in last7]
+    assert values == [round(d["sitting_minutes"], 1) for d in shown]
     longest = sec.locator(".c-sitting line.marker").evaluate_all(
         "ls => ls.map(l => Number(l.dataset.value))"
     )
