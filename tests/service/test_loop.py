@@ -482,6 +482,8 @@ async def test_a_done_command_marks_the_alerts_stretch_in_the_plan_and_the_histo
             await handle(Command("desk", "done", alert_id="nope"))
         stats = d.sensors["desk"].detector.stats
         assert stats.done_by_stretch == {first.stretch.id: 1}
+        # The statistics went out with the reply, not at the next interval.
+        assert f.sinks[0].stats_[-1][1].done_by_stretch == {first.stretch.id: 1}
         assert stats.alerts_done == {first.id: first.stretch.id}
         await until(lambda: any(isinstance(r, AlertOutcomeRow) for r in history.rows))
         events = [e.event for _, e in f.sinks[0].events]

@@ -451,6 +451,10 @@ class Daemon:
         t = s.now()
         events = apply_command(s, cmd, t)
         self.supervisor.emit(s, events)
+        if cmd.name == "done" and self.sink is not None:
+            # The state does not change with a done, so its statistics would wait for the
+            # next interval: send them now, the tick on every dashboard follows at once.
+            self.sink.stats(s.id, s.detector.stats)
         st = s.detector.state(t)
         s.state_dirty = True
         return {**reply_extra(s, cmd, events), "state": st.to_dict()}
