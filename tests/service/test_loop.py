@@ -21,7 +21,7 @@ from postured.config.loader import Config, ServiceConfig, load
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, DailyStats, Posture, PostureChanged, SensorState
-from postured.core.history import AlertRow
+from postured.core.history import AlertOutcomeRow, AlertRow
 from postured.errors import CommandError, SensorError
 from postured.ports.sink import Command, MemorySink
 from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
@@ -476,3 +476,44 @@ async def test_the_live_daemon_keeps_alerts_and_the_day_in_its_history(tmp_path:
     # On the way out the day so far is written too; a history given in is not closed.
     assert [sensor for sensor, _day in history.days()] == ["desk"]
     assert not history.closed
+
+
+@pytest.mark.asyncio
+async def test_a_done_command_marks_the_alerts_stretch_in_the_plan_and_the_history(
+    tmp_path: Path,
+) -> None:
+    cfg = replace(
+        config(tmp_path, "desk"),
+        sensors=(SensorConfig(id="desk", source="sim", scenario="demo", speed=10000.0),),
+    )
+    src = SimSource(cfg.sensors[0], loops=1)
+    f = Factories()
+    history = MemoryHistory()
+    d = Daemon(
+        cfg, sources={"desk": src}, sink_factory=f.sink, install_signals=False, history=history
+    )
+    async with running(d):
+        await until(lambda: f.sinks[0].alerts, within=20)
+        first = f.sinks[0].alerts[0][1]
+        handle = f.handlers[0]
+        reply = await handle(Command("desk", "done", alert_id=first.id))
+        assert reply["done"]["stretch"] == first.stretch.id
+        assert reply["done"]["alert_id"] == first.id
+        again = await handle(Command("desk", "done", alert_id=first.id))  # counts once
+        assert again["done"] == reply["done"]
+        with pytest.raises(CommandError, match="no alert 'nope' today"):
+            await handle(Command("desk", "done", alert_id="nope"))
+        stats = d.sensors["desk"].detector.stats
+        assert stats.done_by_stretch == {first.stretch.id: 1}
+        # The statistics went out with the reply, not at the next interval.
+        assert f.sinks[0].stats_[-1][1].done_by_stretch == {first.stretch.id: 1}
+        assert stats.alerts_done == {first.id: first.stretch.id}
+        await until(lambda: any(isinstance(r, AlertOutcomeRow) for r in history.rows))
+        events = [e.event for _, e in f.sinks[0].events]
+        assert events.count("stretch_done") == 1
+    done = [r for r in history.rows if isinstance(r, AlertOutcomeRow)]
+    assert [(r.alert_id, r.outcome) for r in done] == [(first.id, "done")]
+    # The plan is in the statistics saved for a restart.
+    saved = StateStore(tmp_path / "state").load_stats("desk")
+    assert saved is not None
+    assert saved["alerts_done"] == {first.id: first.stretch.id}

@@ -36,7 +36,7 @@ from postured.errors import CommandError, ConfigError, HistoryError, PosturedErr
 from postured.ports.sink import Command, EventSink, MemorySink
 from postured.ports.source import SampleSource
 from postured.runtime import preflight
-from postured.runtime.commands import apply_command
+from postured.runtime.commands import apply_command, reply_extra
 from postured.runtime.parts import (
     DetectorFactory,
     DetectorLike,
@@ -453,10 +453,15 @@ class Daemon:
         if s is None:
             raise CommandError(f"unknown sensor {cmd.sensor_id!r}")
         t = s.now()
-        self.supervisor.emit(s, apply_command(s, cmd, t))
+        events = apply_command(s, cmd, t)
+        self.supervisor.emit(s, events)
+        if cmd.name == "done" and self.sink is not None:
+            # The state does not change with a done, so its statistics would wait for the
+            # next interval: send them now, the tick on every dashboard follows at once.
+            self.sink.stats(s.id, s.detector.stats)
         st = s.detector.state(t)
         s.state_dirty = True
-        return {"state": st.to_dict()}
+        return {**reply_extra(s, cmd, events), "state": st.to_dict()}
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """A side task in the daemon's TaskGroup; dropped when the daemon is stopping."""

@@ -1,6 +1,7 @@
 // The page: one live stream of updates from the server, one card per sensor.
 import { SensorCard } from "./card.js";
 import { kindWord } from "./format.js";
+import { setupHistory } from "./history.js";
 
 const TICK_MS = 5000;
 const page = {
@@ -153,6 +154,7 @@ function setupNotifications() {
 }
 
 setupNotifications();
+setupHistory({ nameOf: (id) => page.cards.get(id)?.view.name ?? id });
 connect();
 // The sitting timer runs on between state updates.
 setInterval(() => {
