@@ -321,9 +321,15 @@ def test_sigkill_loop_leaves_a_sound_database_that_lost_no_completed_day(tmp_pat
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        time.sleep(rng.uniform(0.3, 3.0))  # a random moment of the run is the point here
+        # A random moment of the run is the point here, counted from the writer's progress
+        # so that a slow machine moves the kills with it: after 1-6 committed days, then a
+        # random fraction of the next one.
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(rng.randint(1, 6))]
+        time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
+        rest, _ = proc.communicate()
+        out = "".join(lines) + rest
         if proc.returncode != -signal.SIGKILL:
             continue  # it finished first: not a kill
         kills += 1
