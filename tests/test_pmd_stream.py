@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_sim.devices.polar import H10, VERITY_SENSE, PolarDevice
-from postured.wire.pmd import NS_PER_S, AccSettings, start_request
+from postured.wire.pmd import NS_PER_S, AccFrameType, AccSettings, start_request
 from postured.wire.pmd_stream import PmdStream
 from postured.wire.stream import Gap, Malformed, Samples
 
@@ -112,3 +114,25 @@ def test_a_set_device_clock_re_anchors_without_going_back() -> None:
     assert isinstance(b[0], Samples)
     assert abs(b[0].t[-1] - (HOST0 + 5.0 + later[0][0])) < 1e-3
     assert b[0].t[0] > a[0].t[-1]
+
+
+def test_the_start_response_sets_the_factor_of_delta_frames_in_g() -> None:
+    model = replace(VERITY_SENSE, frame_type=AccFrameType.DELTA_G, factor=1 / 4096)
+    dev = PolarDevice(model)
+    response = dev.handle_write(start_request(AccSettings(52, 8, channels=3)))
+    stream = PmdStream("arm", 52)
+    assert stream.feed(response, HOST0) == []
+    mg = np.tile([0.0, -1000.0, 244.140625], (10, 1))
+    (frame,) = dev.frames(np.arange(10, dtype=np.int64) * 19_230_769, mg)
+    (chunk,) = stream.feed(frame, HOST0 + 0.3)
+    assert isinstance(chunk, Samples)
+    assert chunk.acc[0].tolist() == [0.0, -1.0, 0.244140625]
+    assert stream.period_s is not None
+    assert abs(stream.period_s - 1 / 52) < 1e-6
+
+
+def test_a_response_other_than_a_started_acc_is_malformed() -> None:
+    stream = PmdStream("arm", 52)
+    (bad,) = stream.feed(bytes.fromhex("F0 02 02 08"), HOST0)
+    assert isinstance(bad, Malformed)
+    assert "successful ACC START" in bad.reason

@@ -8,6 +8,9 @@ the lower envelope of arrival minus the last sample's device time, as the Postur
 stream does: it drops at once to an earlier arrival, rises by at most ``max_slew_ppm``
 of elapsed device time, and re-anchors after a jump of more than ``max_drift_s`` (the
 device's clock was set, or the host's stepped). Times never go backwards.
+
+The START response travels the same way as the frames (the profile feeds it in after the
+control point answered): its FACTOR scales delta frames, and it begins a fresh stream.
 """
 
 from __future__ import annotations
@@ -15,7 +18,19 @@ from __future__ import annotations
 import numpy as np
 
 from postured.errors import PacketError
-from postured.wire.pmd import NS_PER_S, FrameClock, decode_acc_frame
+from postured.wire.pmd import (
+    NS_PER_S,
+    RESPONSE_CODE,
+    ControlResponse,
+    FrameClock,
+    MeasurementType,
+    Opcode,
+    SettingType,
+    Status,
+    decode_acc_frame,
+    decode_control_notification,
+    decode_settings,
+)
 from postured.wire.stream import Gap, Malformed, Samples, StreamEvent
 
 
@@ -42,6 +57,12 @@ class PmdStream:
         self._offset_s: float | None = None  # host seconds minus device seconds
         self._offset_dev_s = 0.0  # device time of the last offset update
         self._next_t: float | None = None  # host time the next sample is expected at
+        self._period_s: float | None = None  # spacing of the last frame's samples
+
+    @property
+    def period_s(self) -> float | None:
+        """Seconds between samples, from the device's stamps; None before any frame."""
+        return self._period_s
 
     def started(self, rate_hz: float, factor: float = 1.0) -> None:
         """A START succeeded with this rate and the response's factor: a fresh stream."""
@@ -58,6 +79,8 @@ class PmdStream:
 
     def feed(self, data: bytes | bytearray | memoryview, host_t: float) -> list[StreamEvent]:
         """One data notification received at ``host_t``; the events it yields."""
+        if data[:1] == bytes((RESPONSE_CODE,)):
+            return self._response(bytes(data), host_t)
         try:
             frame = decode_acc_frame(data, factor=self.factor)
             dev_ns, hole = self._clock.times(frame.timestamp_ns, frame.n)
@@ -66,6 +89,7 @@ class PmdStream:
             return [Malformed(self.sensor_id, host_t, str(exc))]
         dev_s = dev_ns / NS_PER_S
         period = 1.0 / self.rate_hz
+        self._period_s = float(dev_s[-1] - dev_s[-2]) if frame.n > 1 else period
         self._track_offset(host_t - float(dev_s[-1]), float(dev_s[-1]))
         assert self._offset_s is not None
         t = dev_s + self._offset_s
@@ -82,6 +106,24 @@ class PmdStream:
         self._next_t = float(t[-1]) + period
         out.append(Samples(self.sensor_id, np.asarray(t, dtype=np.float64), frame.acc_g()))
         return out
+
+    def _response(self, data: bytes, host_t: float) -> list[StreamEvent]:
+        try:
+            resp = decode_control_notification(data)
+            if not (
+                isinstance(resp, ControlResponse)
+                and (resp.opcode, resp.measurement, resp.status)
+                == (Opcode.START, MeasurementType.ACC, Status.SUCCESS)
+            ):
+                raise PacketError(
+                    f"only a successful ACC START response is taken, not {data.hex(' ')}"
+                )
+            factor = decode_settings(resp.params).get(SettingType.FACTOR, (1.0,))[0]
+        except PacketError as exc:
+            self.malformed += 1
+            return [Malformed(self.sensor_id, host_t, str(exc))]
+        self.started(self.rate_hz, factor)
+        return []
 
     def _track_offset(self, observed: float, dev_s: float) -> None:
         off = self._offset_s
