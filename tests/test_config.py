@@ -142,9 +142,9 @@ def test_default_path_prefers_systemd_then_user(tmp_path: Path) -> None:
         ("[[sensors]]\nid = 'a'\naddress = 'AA:BB'\n", "sensors[0].address", "expected the form"),
         ("[[sensors]]\nid = 'a'\nspeed = 5.0\n", "sensors[0].speed", 'source = "sim"'),
         (
-            "[[sensors]]\nid = 'a'\nsource = 'ble'\nkind = 'polarh10'\n",
+            "[[sensors]]\nid = 'a'\nsource = 'ble'\nkind = 'fitbit'\n",
             "sensors[0].kind",
-            'expected one of "postured", got "polarh10"',
+            'expected one of "postured", "polar", got "fitbit"',
         ),
         ("[[sensors]]\nid = 'a'\nkind = 'posturd'\n", "sensors[0].kind", 'did you mean "postured"'),
         ("[sensors]\nid = 'a'\n", "sensors", "[[sensors]]"),

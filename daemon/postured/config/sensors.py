@@ -11,7 +11,7 @@ ID_PATTERN = r"^[a-zA-Z0-9_-]{1,32}$"
 
 #: What kind of device a sensor is; each names a profile module in
 #: ``postured.adapters.ble.kinds`` (docs/sensors.md). ``postured`` is the project's own clip.
-SensorKind = Literal["postured"]
+SensorKind = Literal["postured", "polar"]
 SENSOR_KINDS: tuple[SensorKind, ...] = get_args(SensorKind)
 
 
@@ -29,8 +29,8 @@ class SensorConfig:
     kind: SensorKind = setting(  # noqa: RUF009 - setting() is a dataclasses.field
         "postured",
         choices=SENSOR_KINDS,
-        help="what the device is: 'postured' (the project's clip) or 'witmotion' "
-        "(WT901BLECL / BWT901BLECL5.0); docs/sensors.md",
+        help="what the device is: 'postured' (the project's clip), 'witmotion' "
+        "(WT901BLECL / BWT901BLECL5.0) or 'polar' (Polar H10 / Verity Sense); docs/sensors.md",
     )
     address: str = setting(
         "",
