@@ -18,7 +18,9 @@ from firmware_sim.bluez.control import attach
 from firmware_sim.bluez.double import BluezDouble
 from firmware_sim.bluez.encoders import ENCODER_NAMES
 from firmware_sim.bluez.motion import scenario_motion
+from firmware_sim.bluez.polar import polar_sensor
 from firmware_sim.bluez.sensor import SimSensor, sensor_address, sensor_name
+from firmware_sim.devices.polar import MODELS
 from firmware_sim.motion import MOUNTS
 from firmware_sim.scenario import scenario_names
 from postured.errors import PosturedError
@@ -56,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--connect-timeout", type=float, default=1.0, help="seconds a Connect out of range takes"
     )
+    p.add_argument(
+        "--kind",
+        default="postured",
+        choices=("postured", "polar"),
+        help="what the sensors are: PostureClips, or Polar PMD sensors (docs/sensors.md)",
+    )
+    p.add_argument(
+        "--polar-model",
+        default="h10",
+        choices=tuple(MODELS),
+        help="with --kind polar: an H10 chest strap or a Verity Sense arm band",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -83,6 +97,8 @@ async def serve(args: argparse.Namespace) -> int:
         )
         for i in range(args.sensors)
     ]
+    if args.kind == "polar":
+        sensors = [polar_sensor(s, MODELS[args.polar_model], i) for i, s in enumerate(sensors)]
     bus: PrivateBus | None = None
     address = args.bus
     if not address:

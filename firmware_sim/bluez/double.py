@@ -23,6 +23,7 @@ from dbus_fast.errors import DBusError
 
 from firmware_sim.bluez.encoders import encoder
 from firmware_sim.bluez.objects import OBJECT_MANAGER, PROPERTIES, ObjectTree, Props
+from firmware_sim.bluez.polar import frame_samples
 from firmware_sim.bluez.sensor import (
     BATTERY,
     CCCD_UUID,
@@ -31,14 +32,17 @@ from firmware_sim.bluez.sensor import (
     GATT,
     MANUFACTURER,
     MODEL,
+    PMD_CONTROL,
+    PMD_DATA,
+    POLAR_GATT,
     Char,
     SimSensor,
     char_path,
     service_path,
 )
 from postured.errors import PacketError
+from postured.wire.pmd import Status
 from postured.wire.protocol import (
-    SERVICE_UUID,
     Opcode,
     decode_control,
 )
@@ -183,7 +187,10 @@ class BluezDouble:
     def send_garbage(self, address: str, count: int) -> int:
         """Send ``count`` undecodable data notifications now; returns how many went out."""
         s = self.sensor(address)
-        path = char_path(s.path, GATT[0], DATA)
+        if s.polar is None:
+            path = char_path(s.path, GATT[0], DATA)
+        else:
+            path = char_path(s.path, POLAR_GATT[2], PMD_DATA)
         if not (s.connected and self._notify_sessions.get(path)):
             return 0
         for i in range(count):
@@ -319,7 +326,7 @@ class BluezDouble:
             return False
         for flt in self._discovery.values():
             uuids = [u.lower() for u in flt.get("UUIDs", [])]
-            if not uuids or SERVICE_UUID in uuids:
+            if not uuids or set(s.advertised_uuids) & set(uuids):
                 return True
         return False
 
@@ -336,7 +343,7 @@ class BluezDouble:
             "LegacyPairing": Variant("b", False),
             "RSSI": Variant("n", rssi),
             "Connected": Variant("b", False),
-            "UUIDs": Variant("as", [SERVICE_UUID]),
+            "UUIDs": Variant("as", s.advertised_uuids),
             "Adapter": Variant("o", self.adapter_path),
             "ServicesResolved": Variant("b", False),
             "AdvertisingFlags": Variant("ay", b"\x06"),
@@ -410,7 +417,7 @@ class BluezDouble:
 
     def _export_gatt(self, s: SimSensor) -> None:
         dev = s.path
-        for svc in GATT:
+        for svc in s.gatt:
             spath = service_path(dev, svc)
             self.tree.add(
                 spath,
@@ -432,7 +439,7 @@ class BluezDouble:
                     "Flags": Variant("as", list(ch.flags)),
                     "MTU": Variant("q", self.mtu),
                 }
-                if "notify" in ch.flags:
+                if "notify" in ch.flags or "indicate" in ch.flags:
                     props["Notifying"] = Variant("b", False)
                 self.tree.add(cpath, {GATT_CHAR: props})
                 if ch.cccd is not None:
@@ -456,11 +463,13 @@ class BluezDouble:
         s.connected = False
         s.streaming = False
         s.stalled = False
+        if s.polar is not None:
+            s.polar.disconnected()
         for path in [p for p in self._notify_sessions if p.startswith(s.path + "/")]:
             del self._notify_sessions[path]
         if s.path in self.tree:
             self.tree.set(s.path, DEVICE, {"ServicesResolved": Variant("b", False)})
-            for svc in GATT:
+            for svc in s.gatt:
                 self.tree.remove(service_path(s.path, svc))
             self.tree.set(s.path, DEVICE, {"Connected": Variant("b", False)})
         s.last_seen = time.monotonic()
@@ -468,7 +477,7 @@ class BluezDouble:
 
     # --- GATT --------------------------------------------------------------------------
     def _char_at(self, s: SimSensor, path: str) -> Char | None:
-        for svc in GATT:
+        for svc in s.gatt:
             for ch in svc.chars:
                 if char_path(s.path, svc, ch) == path:
                     return ch
@@ -501,7 +510,7 @@ class BluezDouble:
             self._write(s, bytes(msg.body[0]))
             return Message.new_method_return(msg)
         if member == "StartNotify":
-            if "notify" not in ch.flags:
+            if "notify" not in ch.flags and "indicate" not in ch.flags:
                 raise DBusError(ERR_NOT_SUPPORTED, "Operation is not supported")
             senders = self._notify_sessions.setdefault(path, set())
             first = not senders
@@ -522,6 +531,8 @@ class BluezDouble:
         raise DBusError(ERR_UNKNOWN_METHOD, f"GattCharacteristic1.{member} is not implemented")
 
     def _read(self, s: SimSensor, ch: Char) -> bytes:
+        if ch is PMD_CONTROL and s.polar is not None:
+            return s.polar.feature_read()
         if ch is BATTERY:
             return bytes([s.battery])
         if ch is FIRMWARE:
@@ -534,6 +545,9 @@ class BluezDouble:
 
     def _write(self, s: SimSensor, data: bytes) -> None:
         s.writes.append((time.time(), data))
+        if s.polar is not None:
+            self._polar_write(s, data)
+            return
         try:
             cmd = decode_control(data)
         except PacketError as exc:
@@ -553,6 +567,33 @@ class BluezDouble:
             if task is not None:
                 task.cancel()
 
+    def _polar_write(self, s: SimSensor, data: bytes) -> None:
+        """Answer a PMD control point write with an indication, after the write returns."""
+        dev = s.polar
+        assert dev is not None
+        was = dev.streaming
+        answer = dev.handle_write(data)
+        log.info("%s: PMD %s -> %s", s.address, data.hex(" "), answer.hex(" "))
+        path = char_path(s.path, POLAR_GATT[2], PMD_CONTROL)
+        if self._notify_sessions.get(path):
+            # An indication nobody enabled is not sent, as on a real device.
+            asyncio.get_running_loop().call_soon(self._notify, path, answer)
+        s.streaming = dev.streaming is not None
+        if dev.streaming is not None and was is None:
+            s.rate_hz = dev.streaming.sample_rate_hz
+            self._start_streaming(s)
+        elif dev.streaming is None:
+            task = self._streamers.pop(s.path, None)
+            if task is not None:
+                task.cancel()
+
+    def refuse_next_start(self, address: str, status: int) -> None:
+        """A Polar sensor refuses its next START with ``status`` (e.g. 9 INVALID_RANGE)."""
+        dev = self.sensor(address).polar
+        if dev is None:
+            raise KeyError(f"{address} is not a Polar sensor")
+        dev.refuse_next_start = Status(status)
+
     # --- streaming ---------------------------------------------------------------------
     def _notify(self, path: str, value: bytes) -> None:
         self.tree.set(path, GATT_CHAR, {"Value": Variant("ay", value)})
@@ -562,8 +603,9 @@ class BluezDouble:
         if old is not None:
             old.cancel()
         s.streaming = True
+        stream = self._stream(s) if s.polar is None else self._stream_polar(s)
         self._streamers[s.path] = asyncio.create_task(
-            self._stream(s), name=f"bluez-double-stream-{s.address}"
+            stream, name=f"bluez-double-stream-{s.address}"
         )
 
     async def _stream(self, s: SimSensor) -> None:
@@ -596,3 +638,26 @@ class BluezDouble:
                 continue
             self._notify(path, data)
             s.packets_sent += 1
+
+    async def _stream_polar(self, s: SimSensor) -> None:
+        """Notify PMD frames at the agreed rate, stamped with the device's clock."""
+        dev = s.polar
+        assert dev is not None
+        assert dev.streaming is not None
+        loop = asyncio.get_running_loop()
+        path = char_path(s.path, POLAR_GATT[2], PMD_DATA)
+        rate, per = dev.streaming.sample_rate_hz, dev.per_frame()
+        period = per / rate
+        boot = loop.time() - (time.monotonic() - s.boot_t)  # device time 0 on the loop clock
+        next_t = loop.time() - boot
+        while True:
+            await asyncio.sleep(max(0.0, boot + next_t + period - loop.time()))
+            t = next_t + np.arange(per) / rate
+            next_t += period
+            frames = dev.frames(*frame_samples(s, t))
+            if s.stalled or not self._notify_sessions.get(path):
+                s.packets_lost += len(frames)
+                continue
+            for f in frames:
+                self._notify(path, f)
+            s.packets_sent += len(frames)

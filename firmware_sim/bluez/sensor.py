@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from firmware_sim.bluez.encoders import EncoderName
+from firmware_sim.devices.polar import PolarDevice
+from postured.wire.pmd import PMD_CONTROL_UUID, PMD_DATA_UUID, PMD_SERVICE_UUID
 from postured.wire.protocol import (
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
@@ -65,6 +67,19 @@ GATT: tuple[Service, ...] = (
 )
 
 
+# A Polar sensor: battery and device information as above, then the PMD service, whose
+# control point is read, write and indicate (its answers go out as indications).
+PMD_CONTROL = Char(0x0030, PMD_CONTROL_UUID, ("read", "write", "indicate"), cccd=0x0032)
+PMD_DATA = Char(0x0033, PMD_DATA_UUID, ("notify",), cccd=0x0035)
+POLAR_GATT: tuple[Service, ...] = (
+    GATT[1],
+    GATT[2],
+    Service(0x002F, PMD_SERVICE_UUID, (PMD_CONTROL, PMD_DATA)),
+)
+#: What a Polar sensor advertises: the Heart Rate service (it is a heart rate sensor).
+HEART_RATE_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
+
+
 def device_path(adapter: str, address: str) -> str:
     return f"/org/bluez/{adapter}/dev_{address.upper().replace(':', '_')}"
 
@@ -102,6 +117,7 @@ class SimSensor:
     model: str = "PostureClip sim"
     samples_per_packet: int = 5
     encoder: EncoderName = "daemon"  # which code packetises (firmware_sim/bluez/encoders.py)
+    polar: PolarDevice | None = None  # set: a Polar sensor (firmware_sim/bluez/polar.py)
     boot_t: float = field(default_factory=time.monotonic)
     # link state
     in_range: bool = True
@@ -126,3 +142,11 @@ class SimSensor:
     @property
     def path(self) -> str:
         return device_path(self.adapter, self.address)
+
+    @property
+    def gatt(self) -> tuple[Service, ...]:
+        return GATT if self.polar is None else POLAR_GATT
+
+    @property
+    def advertised_uuids(self) -> list[str]:
+        return [SERVICE_UUID] if self.polar is None else [HEART_RATE_SERVICE_UUID]

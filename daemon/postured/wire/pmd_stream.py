@@ -10,7 +10,8 @@ of elapsed device time, and re-anchors after a jump of more than ``max_drift_s``
 device's clock was set, or the host's stepped). Times never go backwards.
 
 The START response travels the same way as the frames (the profile feeds it in after the
-control point answered): its FACTOR scales delta frames, and it begins a fresh stream.
+control point answered, with the sample rate it asked for added to its settings): its
+FACTOR scales delta frames, its rate spaces the first frame, and it begins a fresh stream.
 """
 
 from __future__ import annotations
@@ -118,11 +119,12 @@ class PmdStream:
                 raise PacketError(
                     f"only a successful ACC START response is taken, not {data.hex(' ')}"
                 )
-            factor = decode_settings(resp.params).get(SettingType.FACTOR, (1.0,))[0]
+            agreed = decode_settings(resp.params)
         except PacketError as exc:
             self.malformed += 1
             return [Malformed(self.sensor_id, host_t, str(exc))]
-        self.started(self.rate_hz, factor)
+        rate = agreed.get(SettingType.SAMPLE_RATE, (self.rate_hz,))[0]
+        self.started(rate, agreed.get(SettingType.FACTOR, (1.0,))[0])
         return []
 
     def _track_offset(self, observed: float, dev_s: float) -> None:

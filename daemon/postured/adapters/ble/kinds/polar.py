@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from postured.adapters.ble.profile import Started
@@ -45,6 +45,7 @@ from postured.wire.pmd import (
     decode_request,
     encode_request,
     encode_response,
+    encode_settings,
     join_responses,
     start_request,
 )
@@ -140,8 +141,9 @@ class PolarProfile:
             check_response(response, request)
         except PmdRefused as exc:
             raise _with_offer(exc, offered) from None
-        # The decoder learns the agreed factor from the response, in order with the frames.
-        on_data(encode_response(response))
+        # The decoder learns the agreed rate and factor in order with the frames: the
+        # response, with the rate asked for added to its settings.
+        on_data(_agreed(response, acc))
         fw = "" if firmware is None else firmware.decode("utf-8", "replace").strip("\x00 ")
         log.info("Polar ACC started: %s", acc)
         return Started(rate_hz=acc.sample_rate_hz, firmware=fw or "unknown", battery=level)
@@ -234,6 +236,11 @@ def _with_offer(exc: PmdRefused, offered: Settings) -> PmdRefused:
     return PmdRefused(
         exc.status, exc.opcode, exc.setting, f"{exc}; it listed {name} {values} {unit}"
     )
+
+
+def _agreed(response: ControlResponse, acc: AccSettings) -> bytes:
+    rate = encode_settings({SettingType.SAMPLE_RATE: (acc.sample_rate_hz,)})
+    return encode_response(replace(response, params=response.params + rate))
 
 
 async def _optional(gatt: Connection, uuid: str) -> bytes | None:
