@@ -1,0 +1,1 @@
+"""Simulated devices of each kind the daemon can read: their GATT behaviour and bytes."""
