@@ -12,6 +12,15 @@ import math
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware_sim.devices.gatt import Char, Service, Written
+
+if TYPE_CHECKING:
+    from firmware_sim.bluez.sensor import SimSensor
 
 _RECORD = struct.Struct("<BB9h")
 _REPLY = struct.Struct("<BBH8H")
@@ -98,3 +107,73 @@ class WitMotionState:
         code = {v: k for k, v in RATES.items()}[self.rate_hz]
         known[RATE_REGISTER] = code
         return [known.get(first + i, 0) for i in range(8)]
+
+
+# --- the device as the BlueZ double serves it ---------------------------------------------
+SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
+NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
+WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
+NOTIFY = Char(0x000B, NOTIFY_UUID, ("read", "notify"), cccd=0x000D)
+WRITE = Char(0x000E, WRITE_UUID, ("read", "write", "write-without-response"))
+GATT: tuple[Service, ...] = (Service(0x000A, SERVICE_UUID, (NOTIFY, WRITE)),)
+#: Not records: short, all ones, headers with unknown flags, odd bytes.
+GARBAGE: tuple[bytes, ...] = (b"\x00", b"\xff" * 20, b"\x55\x00" * 10, b"\xaa" * 7)
+#: Battery percent -> the voltage (centivolts) of the step that reads back as it.
+_STEPS: tuple[tuple[int, int], ...] = (
+    (100, 397),
+    (90, 393),
+    (75, 387),
+    (60, 382),
+    (50, 379),
+    (40, 377),
+    (30, 373),
+    (20, 370),
+    (15, 368),
+    (10, 350),
+    (5, 340),
+    (0, 330),
+)
+
+
+def name(index: int) -> str:
+    return f"WT901BLE{68 + index}"
+
+
+def centivolts(percent: int) -> int:
+    """A voltage that reads back as the highest documented step at or below ``percent``."""
+    return next(cv for level, cv in _STEPS if percent >= level)
+
+
+class WitMotionDevice:
+    """:class:`firmware_sim.devices.gatt.Device` of a WitMotion WT901BLECL (one per sensor)."""
+
+    kind = "witmotion"
+    gatt = GATT
+    advertised_uuids: tuple[str, ...] = ()  # found by its name, as the vendor's sample does
+    data = NOTIFY
+    battery: Char | None = None
+    garbage = GARBAGE
+    streams_on_subscribe = True
+
+    def __init__(self) -> None:
+        self.state = WitMotionState()
+
+    def read(self, s: SimSensor, ch: Char) -> bytes | None:
+        return b""
+
+    def write(self, s: SimSensor, ch: Char, data: bytes) -> Written:
+        self.state.battery_centivolts = centivolts(s.battery)
+        self.state.rate_hz = s.rate_hz
+        replies = self.state.write(data)
+        changed = self.state.rate_hz != s.rate_hz
+        s.rate_hz = self.state.rate_hz
+        return Written(start=changed and s.streaming, replies=tuple(replies))
+
+    def packet(
+        self, s: SimSensor, t: npt.NDArray[np.float64], counts: npt.NDArray[np.int16]
+    ) -> bytes:
+        acc_g = np.asarray(counts, dtype=np.float64) / (32768 / s.range_g)
+        return b"".join(encode_record(tuple(row)) for row in acc_g.tolist())
+
+    def battery_value(self, s: SimSensor) -> bytes:
+        return b""
