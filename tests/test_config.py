@@ -144,7 +144,17 @@ def test_default_path_prefers_systemd_then_user(tmp_path: Path) -> None:
         (
             "[[sensors]]\nid = 'a'\nsource = 'ble'\nkind = 'fitbit'\n",
             "sensors[0].kind",
-            'expected one of "postured", "polar", got "fitbit"',
+            'expected one of "postured", "witmotion", "polar", got "fitbit"',
+        ),
+        (
+            "[[sensors]]\nid = 'a'\nkind = 'witmotoin'\n",
+            "sensors[0].kind",
+            'did you mean "witmotion"',
+        ),
+        (
+            "[[sensors]]\nid = 'a'\nsource = 'sim'\nkind = 'witmotion'\n",
+            "sensors[0].kind",
+            'source = "ble"',
         ),
         ("[[sensors]]\nid = 'a'\nkind = 'posturd'\n", "sensors[0].kind", 'did you mean "postured"'),
         ("[sensors]\nid = 'a'\n", "sensors", "[[sensors]]"),

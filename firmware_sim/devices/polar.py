@@ -14,16 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from firmware_sim.devices.gatt import Char, Service, Written
 from postured.errors import PacketError
 from postured.wire.pmd import (
     FRAME_HEADER_SIZE,
     MAX_NOTIFICATION,
     NS_PER_S,
+    PMD_CONTROL_UUID,
+    PMD_DATA_UUID,
+    PMD_SERVICE_UUID,
     AccFrameType,
     AccSettings,
     ControlRequest,
@@ -39,6 +43,17 @@ from postured.wire.pmd import (
     encode_response,
     encode_settings,
 )
+from postured.wire.protocol import (
+    BATTERY_LEVEL_UUID,
+    BATTERY_SERVICE_UUID,
+    DEVICE_INFO_SERVICE_UUID,
+    FIRMWARE_REVISION_UUID,
+    MANUFACTURER_NAME_UUID,
+    MODEL_NUMBER_UUID,
+)
+
+if TYPE_CHECKING:
+    from firmware_sim.bluez.sensor import SimSensor
 
 PolarModelName = Literal["h10", "verity"]
 
@@ -244,3 +259,94 @@ class PolarDevice:
         # Fast motion needs wider delta steps: halve the frame until each half fits.
         half = len(vals) // 2
         return self._fit(t_ns[:half], vals[:half]) + self._fit(t_ns[half:], vals[half:])
+
+
+# --- the device as the BlueZ double serves it ---------------------------------------------
+# Battery and device information, then the PMD service (handles as a GATT server would
+# number them: service, characteristic declaration and value, CCCD). The control point is
+# read, write and indicate; its answers go out as indications.
+PMD_CONTROL = Char(0x0030, PMD_CONTROL_UUID, ("read", "write", "indicate"), cccd=0x0032)
+PMD_DATA = Char(0x0033, PMD_DATA_UUID, ("notify",), cccd=0x0035)
+BATTERY = Char(0x0012, BATTERY_LEVEL_UUID, ("read", "notify"), cccd=0x0014)
+MANUFACTURER = Char(0x0016, MANUFACTURER_NAME_UUID, ("read",))
+MODEL = Char(0x0018, MODEL_NUMBER_UUID, ("read",))
+FIRMWARE = Char(0x001A, FIRMWARE_REVISION_UUID, ("read",))
+GATT: tuple[Service, ...] = (
+    Service(0x0011, BATTERY_SERVICE_UUID, (BATTERY,)),
+    Service(0x0015, DEVICE_INFO_SERVICE_UUID, (MANUFACTURER, MODEL, FIRMWARE)),
+    Service(0x002F, PMD_SERVICE_UUID, (PMD_CONTROL, PMD_DATA)),
+)
+#: What a Polar sensor advertises: the Heart Rate service (it is a heart rate sensor).
+HEART_RATE_SERVICE_UUID: Final = "0000180d-0000-1000-8000-00805f9b34fb"
+#: Firmware revisions Polar's time notes name for each model (TimeSystemExplained.md).
+FIRMWARE_REVISION: Final[Mapping[PolarModelName, str]] = {"h10": "3.1.1", "verity": "1.1.5"}
+#: Not ACC frames: short, another measurement type, an unknown frame type, a cut delta.
+GARBAGE: tuple[bytes, ...] = (
+    b"\x02",
+    b"\x00" + bytes(9) + bytes(6),
+    b"\x02" + bytes(8) + b"\x07" + bytes(6),
+    b"\x02" + bytes(8) + b"\x81" + bytes(6) + b"\x08\x0a\x01",
+)
+
+
+def device_id(index: int) -> str:
+    return f"{0x1A2B3C00 + index:08X}"
+
+
+def name(index: int, model: PolarModel = H10) -> str:
+    """The advertised name: the model's prefix and an 8-hex-digit device id."""
+    return f"{model.name_prefix} {device_id(index)}"
+
+
+class PolarSimDevice:
+    """:class:`firmware_sim.devices.gatt.Device` of a Polar H10 or Verity Sense."""
+
+    kind = "polar"
+    gatt = GATT
+    advertised_uuids = (HEART_RATE_SERVICE_UUID,)
+    data = PMD_DATA
+    battery: Char | None = BATTERY
+    garbage = GARBAGE
+    streams_on_subscribe = False
+
+    def __init__(self, model: PolarModel = H10, index: int = 0) -> None:
+        self.pmd = PolarDevice(model, device_id=device_id(index))
+
+    def read(self, s: SimSensor, ch: Char) -> bytes | None:
+        values = {
+            PMD_CONTROL: self.pmd.feature_read(),
+            BATTERY: bytes([s.battery]),
+            FIRMWARE: FIRMWARE_REVISION[self.pmd.model.key].encode(),
+            MANUFACTURER: b"Polar Electro Oy",
+            MODEL: self.pmd.model.model.encode(),
+        }
+        return values.get(ch)
+
+    def write(self, s: SimSensor, ch: Char, data: bytes) -> Written:
+        if not s.streaming:
+            self.pmd.disconnected()  # a dropped link ended the stream the device had
+        was = self.pmd.streaming
+        answer = self.pmd.handle_write(data)
+        now = self.pmd.streaming
+        if now is not None:
+            s.rate_hz = now.sample_rate_hz
+        return Written(
+            start=now is not None and was is None,
+            stop=now is None and was is not None,
+            replies=(answer,),
+            reply_on=PMD_CONTROL,
+        )
+
+    def packet(
+        self, s: SimSensor, t: npt.NDArray[np.float64], counts: npt.NDArray[np.int16]
+    ) -> bytes:
+        mg = counts.astype(np.float64) * (s.range_g * 1000.0 / 32768.0)
+        t_ns = self.pmd.model.default_clock_ns + np.rint(t * NS_PER_S).astype(np.int64)
+        frames = self.pmd.frames(t_ns, mg)
+        if len(frames) != 1:
+            # One notification is one frame; the double's handful of samples always fits.
+            raise ValueError(f"{len(t)} samples make {len(frames)} PMD frames; send fewer")
+        return frames[0]
+
+    def battery_value(self, s: SimSensor) -> bytes:
+        return bytes([s.battery])

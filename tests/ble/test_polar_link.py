@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from firmware_sim.bluez.control import DoubleControl
-from firmware_sim.bluez.polar import polar_name
 from firmware_sim.devices.polar import H10, VERITY_SENSE
+from firmware_sim.devices.polar import name as polar_name
 from postured.adapters.ble import BleSource
 from postured.adapters.ble.kinds.polar import PROFILE
 from postured.adapters.ble.radio import Advert
@@ -103,5 +103,5 @@ async def test_polar_adverts_reach_bleak_and_the_profile_knows_them(
     start_double(2, "--kind", "polar")
     found = await scan("hci0", 1.0, every_device=True)
     ours = sorted(f.name for f in found if PROFILE.recognises(Advert(f.address, f.name, f.rssi)))
-    assert ours == [polar_name(H10, 0), polar_name(H10, 1)]
-    assert polar_name(VERITY_SENSE, 0).startswith("Polar Sense ")
+    assert ours == [polar_name(0, H10), polar_name(1, H10)]
+    assert polar_name(0, VERITY_SENSE).startswith("Polar Sense ")

@@ -11,7 +11,7 @@ ID_PATTERN = r"^[a-zA-Z0-9_-]{1,32}$"
 
 #: What kind of device a sensor is; each names a profile module in
 #: ``postured.adapters.ble.kinds`` (docs/sensors.md). ``postured`` is the project's own clip.
-SensorKind = Literal["postured", "polar"]
+SensorKind = Literal["postured", "witmotion", "polar"]
 SENSOR_KINDS: tuple[SensorKind, ...] = get_args(SensorKind)
 
 

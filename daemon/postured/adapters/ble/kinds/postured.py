@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from postured.adapters.ble.profile import Started
+from postured.adapters.ble.profile import Profile, Started
 from postured.adapters.ble.radio import Advert, Connection, Notify
 from postured.errors import SensorError
 from postured.wire.protocol import (
@@ -101,4 +101,4 @@ async def _optional(gatt: Connection, uuid: str) -> bytes | None:
         return None
 
 
-PROFILE = PosturedProfile()
+PROFILE: Profile = PosturedProfile()
