@@ -39,9 +39,9 @@ segments = [
 """
 
 
-def start_double(address: str, scenario: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_double(address: str, scenario: Path, log: Path, *options: str) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "firmware_sim.bluez", "--bus", address]
-    cmd += ["--scenario", str(scenario), "--adv-interval", "0.05"]
+    cmd += ["--scenario", str(scenario), "--adv-interval", "0.05", *options]
     with log.open("ab") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
     assert proc.stdout is not None
