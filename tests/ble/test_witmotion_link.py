@@ -12,6 +12,7 @@ import pytest
 
 from firmware_sim.devices.witmotion import WitMotionState, encode_record
 from postured.adapters.ble import BleSource, LinkTiming
+from postured.adapters.ble.kinds.witmotion import WitMotionProfile
 from postured.adapters.ble.radio import Advert
 from postured.config.sensors import SensorConfig
 from postured.errors import SensorError
@@ -139,3 +140,22 @@ async def test_a_postured_clip_is_not_taken_for_a_witmotion() -> None:
         )
     assert len(radio.connections) >= 1
     assert not any(c.connected for c in radio.connections)
+
+
+class EagerWitMotion(WitMotionProfile):
+    refresh_s: float | None = 0.1
+
+
+@pytest.mark.asyncio
+async def test_the_battery_is_asked_for_again_every_refresh_while_streaming() -> None:
+    radio = WitRadio()
+    radio.show(WIT)
+    cfg = SensorConfig(id="w", kind="witmotion", address=ADDR)
+    src = BleSource(cfg, timing=QUICK, radio=radio, profile=EagerWitMotion())
+    evs = await run_until(
+        src, lambda o: len([e for e in o if isinstance(e, Battery)]) >= 4, lambda: None
+    )
+    writes = [w for _, w in radio.connections[0].writes]
+    assert writes[:3] == [UNLOCK, set_rate(50), SAVE]
+    assert writes[3:].count(READ_BATTERY) >= 4
+    assert len([e for e in evs if isinstance(e, LinkUp)]) == 1  # the answers keep the link alive
