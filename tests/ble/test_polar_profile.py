@@ -13,6 +13,7 @@ from firmware_sim.devices.polar import H10, VERITY_SENSE, PolarDevice
 from postured.adapters.ble.kinds import polar, profile_for
 from postured.adapters.ble.kinds.polar import PROFILE, choose_range, nearest
 from postured.adapters.ble.radio import Advert, Notify
+from postured.adapters.ble.scan import Found, sensors_block
 from postured.errors import SensorError
 from postured.wire.pmd import (
     PMD_CONTROL_UUID,
@@ -175,3 +176,9 @@ async def test_a_silent_control_point_times_out_as_a_sensor_error(
 async def test_buzz_is_refused() -> None:
     with pytest.raises(SensorError, match="no vibration motor"):
         await PROFILE.buzz(PolarGatt(PolarDevice(H10)), VibratePattern.SHORT)
+
+
+def test_scan_suggests_the_chest_for_a_polar_sensor() -> None:
+    block = sensors_block(Found("Polar H10 1A2B3C00", "A0:9E:1A:00:00:01", -60, "polar"), 0, "hci0")
+    assert 'kind = "polar"' in block
+    assert 'mount = "chest"' in block

@@ -163,5 +163,9 @@ def sensors_block(found: Found, index: int, adapter: str) -> str:
     ]
     if adapter != "hci0":
         lines.append(f'adapter = "{adapter}"')
-    lines.append('mount = "collar_back"  # or collar_front, upper_back, chest')
+    # A Polar H10 is worn on its chest strap; everything else starts on the collar.
+    if found.kind == "polar":
+        lines.append('mount = "chest"  # an H10 on its strap; a Verity Sense: upper_back')
+    else:
+        lines.append('mount = "collar_back"  # or collar_front, upper_back, chest')
     return "\n".join(lines) + "\n"
