@@ -16,10 +16,10 @@ import sys
 from firmware_sim.bluez.busdaemon import PrivateBus
 from firmware_sim.bluez.control import attach
 from firmware_sim.bluez.double import BluezDouble
-from firmware_sim.bluez.encoders import ENCODER_NAMES
 from firmware_sim.bluez.motion import scenario_motion
 from firmware_sim.bluez.sensor import SimSensor, sensor_address, sensor_name
 from firmware_sim.devices import DEVICE_KINDS, make_device
+from firmware_sim.devices.encoders import ENCODER_NAMES
 from firmware_sim.devices.polar import MODELS, PolarSimDevice
 from firmware_sim.devices.polar import name as polar_name
 from firmware_sim.motion import MOUNTS

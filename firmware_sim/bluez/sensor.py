@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from firmware_sim.bluez.encoders import EncoderName
 from firmware_sim.devices import Char, Device, Service, device_name, make_device
+from firmware_sim.devices.encoders import EncoderName
 from postured.wire.protocol import ControlCommand
 
 CCCD_UUID = "00002902-0000-1000-8000-00805f9b34fb"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from firmware_sim.bluez.encoders import encoder
+from firmware_sim.devices.encoders import encoder
 from firmware_sim.devices.gatt import Char, Service, Written
 from postured.errors import PacketError
 from postured.wire.protocol import (

@@ -284,12 +284,13 @@ class BleSource:
         except SensorError as exc:
             raise SensorError(f"sensor {cfg.id} ({advert.address}): {exc}") from exc
         log.info(
-            "%s: connected to %s %s, firmware %s, streaming at %g Hz",
+            "%s: connected to %s %s, firmware %s, streaming at %g Hz%s",
             cfg.id,
             self.profile.label,
             advert.address,
             started.firmware,
             started.rate_hz,
+            "" if started.rate_hz == cfg.rate_hz else f" (the nearest it has to {cfg.rate_hz} Hz)",
         )
         out: list[SourceEvent] = [LinkUp(cfg.id, self.clock(), advert.address, started.firmware)]
         if started.battery is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from postured.adapters.ble.profile import Profile, Started
 from postured.adapters.ble.radio import Advert, Connection, Notify
@@ -30,8 +29,6 @@ from postured.wire.witmotion import (
     device_rate,
     set_rate,
 )
-
-log = logging.getLogger(__name__)
 
 #: The vendor's SDK waits this long between unlock, write and save.
 COMMAND_PAUSE_S = 0.1
@@ -61,9 +58,7 @@ class WitMotionProfile:
                 "it has no WitMotion characteristics (ffe4/ffe9); check the address, "
                 "or set kind for the device it is"
             )
-        rate = device_rate(rate_hz)
-        if rate != rate_hz:
-            log.info("a WitMotion has no %d Hz output; asking it for %d Hz", rate_hz, rate)
+        rate = device_rate(rate_hz)  # the link logs it when it differs from rate_hz
         await gatt.subscribe(NOTIFY_UUID, on_data)
         # As the vendor's SDK writes a register: unlock, write, save (so a restart keeps it).
         for cmd in (UNLOCK, set_rate(rate), SAVE):
