@@ -166,6 +166,7 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
         ("[detection]\nforward_enter_deg = 10\nforward_exit_deg = 12\n", "forward_exit_deg"),
         ("[[sensors]]\nid = 'a'\n[[sensors]]\nid = 'a'\n", "sensors[1].id"),
         ("[service]\ntimezone = 'Nowhere/City'\n", "service.timezone"),
+        ("[[sensors]]\nid = 'a'\nsource = 'ble'\nkind = 'fitbit'\n", "sensors[0].kind"),
         ("[mqtt\n", "line 1"),
     ],
 )

@@ -143,6 +143,22 @@ def test_default_path_prefers_systemd_then_user(tmp_path: Path) -> None:
         ),
         ("[[sensors]]\nid = 'a'\naddress = 'AA:BB'\n", "sensors[0].address", "expected the form"),
         ("[[sensors]]\nid = 'a'\nspeed = 5.0\n", "sensors[0].speed", 'source = "sim"'),
+        (
+            "[[sensors]]\nid = 'a'\nsource = 'ble'\nkind = 'fitbit'\n",
+            "sensors[0].kind",
+            'expected one of "postured", "witmotion", "polar", got "fitbit"',
+        ),
+        (
+            "[[sensors]]\nid = 'a'\nkind = 'witmotoin'\n",
+            "sensors[0].kind",
+            'did you mean "witmotion"',
+        ),
+        (
+            "[[sensors]]\nid = 'a'\nsource = 'sim'\nkind = 'witmotion'\n",
+            "sensors[0].kind",
+            'source = "ble"',
+        ),
+        ("[[sensors]]\nid = 'a'\nkind = 'posturd'\n", "sensors[0].kind", 'did you mean "postured"'),
         ("[sensors]\nid = 'a'\n", "sensors", "[[sensors]]"),
         ("[mqtt]\nca_file = 'nope.pem'\ntls = true\n", "mqtt.ca_file", "does not exist"),
         ("[mqtt]\npassword_file = '/nonexistent/pw'\n", "mqtt.password_file", "does not exist"),

@@ -66,7 +66,9 @@ COMMANDS: dict[str, Command] = {
         "postured.analysis.evaluate",
         "score the detector against simulated days with ground truth",
     ),
-    "scan": Command("postured.adapters.ble.scan", "list nearby posture sensors with RSSI"),
+    "scan": Command(
+        "postured.adapters.ble.scan", "list nearby sensors of every supported kind with RSSI"
+    ),
     "dashboard": Command("postured.dashboard.cli", "serve the local web dashboard"),
     "history": Command("postured.app.history", "print the days kept in the history database"),
     "notify": Command(

@@ -92,6 +92,7 @@ class ConfigInvalid(ConfigError):
 
 # Keys that only the simulator reads; setting them on a BLE sensor is a mistake.
 _SIM_ONLY = ("scenario", "seed", "speed")
+_SIM_KINDS: tuple[str, ...] = ("postured",)  # what the in-process simulator can be
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
@@ -166,7 +167,11 @@ def _resolve_paths(obj: Any, base: Path) -> Any:
 
 
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    # A Literal key is checked as its values' type; its setting() names the choices.
+    return {
+        name: type(typing.get_args(tp)[0]) if typing.get_origin(tp) is typing.Literal else tp
+        for name, tp in typing.get_type_hints(cls).items()
+    }
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -398,6 +403,12 @@ class _Checker:
                         "one sensor cannot be read twice",
                     )
                 addresses.setdefault(a, i)
+            if s.source == "sim" and s.kind not in _SIM_KINDS:
+                self.fail(
+                    f"sensors[{i}].kind",
+                    f'the simulator is a "postured" sensor, not {s.kind!r}; set source = "ble" '
+                    "or remove kind",
+                )
             if s.source == "ble":
                 # Written in the file, even with the simulator's default value: a BLE
                 # sensor with `scenario = "demo"` reads the real sensor, not the demo.
