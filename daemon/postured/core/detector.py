@@ -52,6 +52,7 @@ from postured.core.events import (
 )
 from postured.core.labels import RunningWindow, debounce, ffill, run_lengths
 from postured.core.messages import alert_message
+from postured.core.spells import Candidates, SpellFinder, max_angle
 from postured.core.stats import StatsAccumulator
 from postured.core.stretches import StretchPicker
 
@@ -61,7 +62,6 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-G = 9.80665  # m/s^2 per g
 POSTURES = (
     Posture.UNKNOWN,
     Posture.UPRIGHT,
@@ -77,10 +77,7 @@ ACTIVITY_MIN_EPOCHS = 3  # a new activity must last 3 s: one busy second is not 
 LEAN_LEARN_EPOCHS = 10  # a forward tilt held 10 s teaches the forward axis
 LEAN_CONE_COS = 0.5  # ... if within 60 deg of the axis assumed so far
 STEADY_VAR = math.sin(math.radians(3.0)) ** 2  # auto-calibration: epochs within ~3 deg
-SHORT_RUN = 6  # epochs: a movement this short between two still spells is one gesture
 HIST = 12  # epochs kept for transition integration windows
-FLEXION_DEG = 12.0  # trunk flexion seen at the end of a walk that means sitting down
-REMOUNT_BURST_G = 0.1
 REMOUNT_MIN_DEG = 8.0  # a new neutral this far from the old one after a put-on: remounted
 CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
 INF = math.inf
@@ -88,17 +85,6 @@ INF = math.inf
 
 def _new_id() -> str:
     return uuid.uuid4().hex
-
-
-@dataclass(slots=True)
-class _Run:
-    """The current movement spell (consecutive non-still epochs)."""
-
-    start_k: int
-    before_mean: F64 | None  # mean reading of the still epoch before it
-    before_norm: float
-    peak: float = 0.0
-    walked: bool = False
 
 
 @dataclass(slots=True)
@@ -112,7 +98,7 @@ class _Block:
     gap_before: B
     autocal: B
     autocal_mean: F64
-    candidates: dict[int, list[tuple[str, float, float]]]
+    candidates: Candidates
     autocal_at: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     spell_start: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     post: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -184,7 +170,7 @@ class Detector:
         self._worn_window = RunningWindow(8, max(int(detection.worn_window_s / EPOCH_S), 1))
         self._cal_window = RunningWindow(8, max(int(detection.auto_calibration_s / EPOCH_S), 1))
         # Carries of the vectorised labels.
-        self._still_run = (-1, 0)  # (still as int, run length) at the end of the last chunk
+        self._spells = SpellFinder(detection)
         self._act_carry = (-1, 0, STILL)
         self._worn_carry = 0
         self._fwd_carry = 0
@@ -194,8 +180,6 @@ class Detector:
         self._angles_carry = (math.nan, math.nan, math.nan)
         self._last_te = -INF
         self._prev_key = -1
-        self._run: _Run | None = None
-        self._spell_start = np.zeros(0, np.int64)
         # State machine.
         self.posture = Posture.UNKNOWN
         self.activity = Activity.STILL
@@ -450,7 +434,9 @@ class Detector:
             gap_before = (new.k - prev_k) * EPOCH_S > cfg.gap_s
         # Spells of movement (stand-ups, handling) use a lower bar than posture scoring:
         # a chair transition is smooth, and fidgeting must not hide the still seconds.
-        cands = self._candidates(allp, h, rms < cfg.movement_mg / 1000.0, rms, act_raw)
+        cands, spell_start = self._spells.push(
+            allp, h, rms < cfg.movement_mg / 1000.0, rms, act_raw
+        )
         return _Block(
             ep=new,
             act=act,
@@ -460,149 +446,9 @@ class Detector:
             autocal=autocal,
             autocal_mean=autocal_mean,
             autocal_at=np.flatnonzero(autocal),
-            spell_start=self._spell_start,
+            spell_start=spell_start,
             candidates=cands,
         )
-
-    def _candidates(
-        self, allp: Epochs, h: int, still_all: B, rms: F64, act_raw: I64
-    ) -> dict[int, list[tuple[str, float, float]]]:
-        """Stand-ups, sit-downs and remounts, found at the edges of movement spells.
-
-        The sensor's vertical travel comes from integrating |a| - 1 g twice over the spell
-        (|a| does not depend on orientation, and a sit-to-stand is mostly vertical).
-        """
-        out: dict[int, list[tuple[str, float, float]]] = {}
-        n_new = len(allp) - h
-        still_new = still_all[h:].astype(np.int64)
-        prev_still, prev_len = self._still_run
-        runs = run_lengths(still_new, prev_still, prev_len)
-        # Where each moving second's spell began (epoch index), for walks that follow a
-        # stand-up the spell edges did not show.
-        self._spell_start = np.where(still_new == 0, allp.k[h:] - runs + 1, -1)
-        # Moving without a pause for as long as a break takes: one is up, whatever the
-        # start looked like (a seated fidget comes in bursts).
-        long_moves = (still_new == 0) & (runs == int(self.cfg.break_min_s / EPOCH_S))
-        for at in np.flatnonzero(long_moves).tolist():
-            out.setdefault(at, []).append(("moving", 0.0, 0.0))
-        if n_new:
-            self._still_run = (int(still_new[-1]), int(runs[-1]))
-        starts = np.flatnonzero((still_new == 0) & (runs == 1))
-        long_mark = np.flatnonzero((still_new == 0) & (runs == SHORT_RUN + 1))
-        # A spell is over once two still epochs follow it: the second is surely at rest.
-        ends = np.flatnonzero((still_new == 1) & (runs == 2))
-        points = sorted(set(starts.tolist()) | set(long_mark.tolist()) | set(ends.tolist()))
-        norm_mean = allp.norm_sum / np.maximum(allp.n, 1.0)
-        consecutive = np.r_[False, np.diff(allp.k) == 1]
-        for b in points:
-            g = h + b
-            if b in starts:
-                if self._run is None:  # else one still second inside a spell: it goes on
-                    before = g - 1 if g > 0 and still_all[g - 1] and consecutive[g] else -1
-                    self._run = _Run(
-                        int(allp.k[g]),
-                        allp.mean[before].copy() if before >= 0 else None,
-                        float(norm_mean[before]) if before >= 0 else math.nan,
-                    )
-                continue
-            run = self._run
-            if run is None:
-                continue
-            first = g - (int(allp.k[g]) - run.start_k)  # the spell's first epoch
-            if b in long_mark:
-                self._stand_up_into_spell(
-                    allp, run=run, first=first, g=g, b=b, consecutive=consecutive, out=out
-                )
-                continue
-            # The spell ended at g - 2; g - 1 and g are still.
-            self._run = None
-            lo = max(first, 0)
-            run.peak = max(run.peak, float(rms[lo : g - 1].max(initial=0.0)))
-            run.walked = run.walked or bool((act_raw[max(lo - h, 0) : b - 1] == WALKING).any())
-            length = int(allp.k[g - 2]) - run.start_k + 1
-            kind, rise = self._spell_end(
-                allp,
-                run=run,
-                first=first,
-                g=g,
-                length=length,
-                norm_mean=norm_mean,
-                consecutive=consecutive,
-            )
-            if kind:
-                moved = (
-                    _max_angle(allp.mean[g : g + 1], run.before_mean)
-                    if run.before_mean is not None
-                    else 0.0
-                )
-                out.setdefault(b, []).append((kind, rise, moved))
-            elif run.before_mean is not None and not run.walked and run.peak >= REMOUNT_BURST_G:
-                angle = _max_angle(allp.mean[g : g + 1], run.before_mean)
-                # Beyond lying_deg the clip was more likely taken off than turned.
-                if self.cfg.remount_deg <= angle < self.cfg.lying_deg:
-                    out.setdefault(b, []).append(("remount", angle, 0.0))
-        if self._run is not None and n_new:
-            first = len(allp) - 1 - int(allp.k[-1] - self._run.start_k)
-            lo = max(first, h)
-            self._run.peak = max(self._run.peak, float(rms[lo:].max(initial=0.0)))
-            self._run.walked = self._run.walked or bool((act_raw[lo - h :] == WALKING).any())
-        return out
-
-    def _stand_up_into_spell(
-        self,
-        allp: Epochs,
-        *,
-        run: _Run,
-        first: int,
-        g: int,
-        b: int,
-        consecutive: B,
-        out: dict[int, list[tuple[str, float, float]]],
-    ) -> None:
-        """The spell has lasted SHORT_RUN + 1 epochs: did it begin with a stand-up?"""
-        if run.before_mean is None or first < 1 or not bool(consecutive[first : g + 1].all()):
-            return
-        rise = _rise(allp, first - 1, first + 3, run.before_norm, zupt=False)
-        bent = _max_angle(allp.mean[first : first + 4], run.before_mean) >= FLEXION_DEG
-        if bent and rise >= self.cfg.transition_m:
-            moved = _max_angle(allp.mean[g : g + 1], run.before_mean)
-            out.setdefault(b, []).append(("stand_up", rise, moved))
-
-    def _spell_end(
-        self,
-        allp: Epochs,
-        *,
-        run: _Run,
-        first: int,
-        g: int,
-        length: int,
-        norm_mean: F64,
-        consecutive: B,
-    ) -> tuple[str, float]:
-        """Classify a finished spell: ("stand_up" | "sit_down" | "", vertical travel)."""
-        thr = self.cfg.transition_m
-        if (
-            length <= SHORT_RUN
-            and run.before_mean is not None
-            and first >= 1
-            and bool(consecutive[first : g + 1].all())
-        ):
-            # A short movement between two still spells: both ends at rest, drift removed.
-            base = 0.5 * (run.before_norm + float(norm_mean[g]))
-            rise = _rise(allp, first - 1, g, base, zupt=True)
-            # Rising from a chair or sitting down bends the trunk forward on the way; a
-            # shift in the seat moves the sensor without that.
-            if _max_angle(allp.mean[first : g - 1], run.before_mean) < FLEXION_DEG:
-                return "", rise
-            return ("stand_up" if rise >= thr else "sit_down" if rise <= -thr else ""), rise
-        if length > SHORT_RUN and g >= 5 and bool(consecutive[g - 4 : g + 1].all()):
-            # The end of a longer spell (a walk): sitting down bends the trunk forward
-            # for a second or two; walking to a halt does not.
-            bump = _max_angle(allp.mean[g - 5 : g - 1], allp.mean[g])
-            rise = _rise_back(allp, g - 3, g, float(norm_mean[g]))
-            if bump >= FLEXION_DEG and rise <= -0.5 * thr:
-                return "sit_down", rise
-        return "", 0.0
 
     def _relabel(  # noqa: PLR0915 - the posture labels are one vectorised pipeline
         self, block: _Block, i0: int, *, fresh: bool
@@ -777,8 +623,8 @@ class Detector:
         elif not self._sit_known and block.autocal[i]:
             # Calibrated already (stored): the first steady spell says "sitting" too.
             self._sit_down(t - self.cfg.auto_calibration_s, out, t)
-        for kind, value, moved in block.candidates.get(i, []):
-            self._candidate(block, i, kind, value, out, moved=moved)
+        for cand in block.candidates.get(i, []):
+            self._candidate(block, i, cand.kind, cand.value, out, moved=cand.moved)
         if (
             block.lean_at == i
             and block.lean_dir is not None
@@ -910,7 +756,7 @@ class Detector:
         self._cal = self._new_neutral(old, block.autocal_mean[i], t, "auto")  # orientation hook
         self._needs_cal = False
         if old is not None:
-            moved = _max_angle(np.asarray([old.gravity]), np.asarray(self._cal.gravity))
+            moved = max_angle(np.asarray([old.gravity]), np.asarray(self._cal.gravity))
             if moved >= REMOUNT_MIN_DEG:
                 out.append(RemountSuspected(t=t, angle_deg=round(moved, 1)))
                 if self._orient.mount.trust_prior:
@@ -1310,39 +1156,3 @@ class Detector:
 
 def _num(x: float) -> float | None:
     return None if math.isnan(x) else round(x, 1)
-
-
-def _max_angle(means: F64, ref: F64) -> float:
-    """Largest angle (deg) between the rows of ``means`` and ``ref``."""
-    if not len(means):
-        return 0.0
-    cos = np.clip(unit(means) @ unit(ref), -1.0, 1.0)
-    return float(np.degrees(np.arccos(cos.min())))
-
-
-def _rise(allp: Epochs, p: int, q: int, base: float, *, zupt: bool) -> float:
-    """Vertical travel (m) over epochs p..q, starting at rest, from |a| - ``base``.
-
-    With ``zupt`` the spell ends at rest too, and the velocity left at the end (an
-    accelerometer bias integrated) is removed as a linear drift.
-    """
-    v = x = 0.0
-    for k in range(p, q + 1):
-        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * base)
-        a2 = allp.dt[k] * (allp.norm_w[k] - base * allp.w[k])
-        x += v * EPOCH_S + a2
-        v += a1
-    if zupt:
-        x -= v * (q - p + 1) * EPOCH_S / 2.0
-    return float(x * G)
-
-
-def _rise_back(allp: Epochs, p: int, q: int, base: float) -> float:
-    """Vertical travel (m) over epochs p..q, integrating back from rest at the end."""
-    v = x = 0.0  # at the end of epoch q
-    for k in range(q, p - 1, -1):
-        a1 = allp.dt[k] * (allp.norm_sum[k] - allp.n[k] * base)
-        a2 = allp.dt[k] * (allp.norm_w[k] - base * allp.w[k])
-        v -= a1
-        x -= v * EPOCH_S + a2
-    return float(-x * G)
