@@ -13,13 +13,12 @@ import logging
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, tzinfo
 
 import numpy as np
 import numpy.typing as npt
 
-from postured.core import epochs as ep_mod
 from postured.core import orientation as orient_mod
 from postured.core.calibration import Calibration, perpendicular, unit
 from postured.core.clock import QuietHours, local_day, next_midnight
@@ -50,9 +49,10 @@ from postured.core.events import (
     Transition,
     WornChanged,
 )
-from postured.core.labels import RunningWindow, debounce, ffill, run_lengths
+from postured.core.labeller import ACTIVITY_MIN_EPOCHS, Act, EpochLabeller, Labels
 from postured.core.messages import alert_message
-from postured.core.spells import Candidates, SpellFinder, max_angle
+from postured.core.posture import POSTURES, Post, PostureLabeller, key_at
+from postured.core.spells import max_angle
 from postured.core.stats import StatsAccumulator
 from postured.core.stretches import StretchPicker
 
@@ -62,22 +62,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-POSTURES = (
-    Posture.UNKNOWN,
-    Posture.UPRIGHT,
-    Posture.FORWARD,
-    Posture.RECLINED,
-    Posture.SIDE_LEAN,
-    Posture.LYING,
-)
-UNKNOWN, UPRIGHT, FORWARD, RECLINED, SIDE, LYING = range(6)
-ACTIVITIES = (Activity.STILL, Activity.ACTIVE, Activity.WALKING)
-STILL, ACTIVE, WALKING = range(3)
-ACTIVITY_MIN_EPOCHS = 3  # a new activity must last 3 s: one busy second is not a walk
-LEAN_LEARN_EPOCHS = 10  # a forward tilt held 10 s teaches the forward axis
-LEAN_CONE_COS = 0.5  # ... if within 60 deg of the axis assumed so far
-STEADY_VAR = math.sin(math.radians(3.0)) ** 2  # auto-calibration: epochs within ~3 deg
-HIST = 12  # epochs kept for transition integration windows
+ACTIVITIES = (Activity.STILL, Activity.ACTIVE, Activity.WALKING)  # by Act code
 REMOUNT_MIN_DEG = 8.0  # a new neutral this far from the old one after a put-on: remounted
 CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
 INF = math.inf
@@ -87,38 +72,10 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(slots=True)
-class _Block:
-    """Labels of the epochs of one chunk (index 0 = first new epoch)."""
-
-    ep: Epochs
-    act: I64
-    worn: B
-    still: B
-    gap_before: B
-    autocal: B
-    autocal_mean: F64
-    candidates: Candidates
-    autocal_at: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    spell_start: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    post: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    tilt: F64 = field(default_factory=lambda: np.zeros(0))
-    fwd: F64 = field(default_factory=lambda: np.zeros(0))
-    side: F64 = field(default_factory=lambda: np.zeros(0))
-    lean_at: int = -1
-    lean_dir: F64 | None = None
-    # Per-epoch carries, so labelling can restart mid-chunk after a calibration change.
-    raw: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    raw_run: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    fstate: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    lean_run: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    change: B = field(default_factory=lambda: np.zeros(0, bool))
-
-
 class Detector:
     """One sensor's detection and alert policy. Not thread-safe."""
 
-    def __init__(  # noqa: PLR0915 - the state is listed in one place on purpose
+    def __init__(
         self,
         sensor_id: str,
         detection: DetectionConfig,
@@ -166,20 +123,9 @@ class Detector:
         self._stats = StatsAccumulator.restore(stats) if stats else None
         self._next_midnight = INF
         self._accum = EpochAccumulator()
-        self._hist = ep_mod.empty()
-        self._worn_window = RunningWindow(8, max(int(detection.worn_window_s / EPOCH_S), 1))
-        self._cal_window = RunningWindow(8, max(int(detection.auto_calibration_s / EPOCH_S), 1))
-        # Carries of the vectorised labels.
-        self._spells = SpellFinder(detection)
-        self._act_carry = (-1, 0, STILL)
-        self._worn_carry = 0
-        self._fwd_carry = 0
-        self._post_last_raw = UNKNOWN
-        self._post_carry = (-1, 0, UNKNOWN)
-        self._lean_run = 0
-        self._angles_carry = (math.nan, math.nan, math.nan)
+        self._labeller = EpochLabeller(detection)
+        self._postures = PostureLabeller(detection)
         self._last_te = -INF
-        self._prev_key = -1
         # State machine.
         self.posture = Posture.UNKNOWN
         self.activity = Activity.STILL
@@ -366,7 +312,7 @@ class Detector:
         return float(finite.max()) if len(finite) else max(self._last_t, 0.0)
 
     def _process(self, new: Epochs) -> list[Event]:
-        block = self._label(new)
+        block = self._labeller.label(new)
         out: list[Event] = []
         self._relabel(block, 0, fresh=False)
         i, n = 0, len(new)
@@ -377,188 +323,16 @@ class Detector:
             self._span(block, i, j, out)
             i = j
         self._set_angle(block, n - 1)
-        keep = HIST
-        allp = Epochs.concat([self._hist, new])
-        self._hist = allp.slice(max(0, len(allp) - keep))
+        self._labeller.keep(new)
         self._last_te = float(new.t_end[-1])
         return out
 
-    def _label(self, new: Epochs) -> _Block:
-        cfg = self.cfg
-        h = len(self._hist)
-        allp = Epochs.concat([self._hist, new])
-        rms = np.sqrt(allp.res_var)
-        still_all = rms < cfg.still_mg / 1000.0
-        still = still_all[h:]
-        walk = (rms[h:] >= cfg.walk_mg / 1000.0) & (new.crossings >= 2.0) & (new.crossings <= 8.0)
-        act_raw = np.where(still, STILL, np.where(walk, WALKING, ACTIVE)).astype(np.int64)
-        act, self._act_carry = debounce(act_raw, ACTIVITY_MIN_EPOCHS, self._act_carry)
-
-        # Worn: a body breathes and shifts, so the one-second means wander more than
-        # sensor noise explains; a sensor on a desk does not.
-        m = new.mean
-        sums, cnt = self._worn_window.push(
-            np.column_stack([m, m * m, new.res_var / np.maximum(new.n, 1.0), ~still])
-        )
-        c = cnt[:, None]
-        slow = (sums[:, 3:6] / c - (sums[:, 0:3] / c) ** 2).sum(axis=1)
-        noise = sums[:, 6] / cnt
-        moving = sums[:, 7] > 0.5
-        ratio = slow / np.maximum(noise, 1e-12)
-        on = moving | (ratio >= cfg.worn_ratio)
-        off = ~moving & (ratio < cfg.worn_ratio) & (cnt >= self._worn_window.window)
-        ev = np.where(on, 1, np.where(off, 0, -1)).astype(np.int64)
-        worn_i = ffill(ev, self._worn_carry)
-        if len(worn_i):
-            self._worn_carry = int(worn_i[-1])
-        worn = worn_i.astype(bool)
-
-        # Auto-calibration: a steady, still, worn spell with |a| near 1 g.
-        u = unit(m)
-        norm = np.linalg.norm(m, axis=1)
-        good = still & worn & (np.abs(norm - 1.0) < 0.1)
-        unit_noise = new.res_var / np.maximum(new.n, 1.0) / np.maximum(norm, 0.5) ** 2
-        sums, cnt_c = self._cal_window.push(np.column_stack([u, u * u, good, unit_noise]))
-        c = cnt_c[:, None]
-        autocal_mean = sums[:, 0:3] / c
-        spread = (sums[:, 3:6] / c - autocal_mean**2).sum(axis=1)
-        # Steady, but not dead still: the spell itself must show a body's micro-motion,
-        # so a clip put down on the desk (worn still lags a minute) is never taken.
-        alive = spread >= cfg.worn_ratio * sums[:, 7] / cnt_c
-        autocal = (sums[:, 6] >= self._cal_window.window - 0.5) & (spread < STEADY_VAR) & alive
-
-        k_all = allp.k
-        gap_before = np.zeros(len(new), bool)
-        if len(new):
-            prev_k = np.r_[k_all[h - 1] if h else new.k[0] - 1, new.k[:-1]]
-            gap_before = (new.k - prev_k) * EPOCH_S > cfg.gap_s
-        # Spells of movement (stand-ups, handling) use a lower bar than posture scoring:
-        # a chair transition is smooth, and fidgeting must not hide the still seconds.
-        cands, spell_start = self._spells.push(
-            allp, h, rms < cfg.movement_mg / 1000.0, rms, act_raw
-        )
-        return _Block(
-            ep=new,
-            act=act,
-            worn=worn,
-            still=still,
-            gap_before=gap_before,
-            autocal=autocal,
-            autocal_mean=autocal_mean,
-            autocal_at=np.flatnonzero(autocal),
-            spell_start=spell_start,
-            candidates=cands,
-        )
-
-    def _relabel(  # noqa: PLR0915 - the posture labels are one vectorised pipeline
-        self, block: _Block, i0: int, *, fresh: bool
-    ) -> None:
+    def _relabel(self, block: Labels, i0: int, *, fresh: bool) -> None:
         """Posture labels of epochs ``i0:`` against the current calibration."""
-        cfg = self.cfg
-        n = len(block.ep)
-        if i0 == 0:
-            block.post = np.zeros(n, np.int64)
-            block.tilt = np.full(n, np.nan)
-            block.fwd = np.full(n, np.nan)
-            block.side = np.full(n, np.nan)
-            block.raw = np.zeros(n, np.int64)
-            block.raw_run = np.zeros(n, np.int64)
-            block.fstate = np.zeros(n, np.int64)
-            block.lean_run = np.zeros(n, np.int64)
-        elif not fresh:
-            j = i0 - 1
-            self._fwd_carry = int(block.fstate[j])
-            self._post_last_raw = int(block.raw[j])
-            self._post_carry = (int(block.raw[j]), int(block.raw_run[j]), int(block.post[j]))
-            self._lean_run = int(block.lean_run[j])
-            self._angles_carry = (float(block.tilt[j]), float(block.fwd[j]), float(block.side[j]))
-        if fresh:
-            self._fwd_carry = 0
-            self._post_last_raw = UNKNOWN
-            self._post_carry = (-1, 0, UNKNOWN)
-            self._lean_run = 0
-            self._angles_carry = (math.nan, math.nan, math.nan)
-        block.lean_at = -1
-        still = block.still[i0:]
-        cal = self._cal
-        if i0 >= n:
-            pass
-        elif cal is None or self._needs_cal:
-            block.post[i0:] = UNKNOWN
-            block.tilt[i0:] = block.fwd[i0:] = block.side[i0:] = np.nan
-            self._post_carry = (UNKNOWN, 0, UNKNOWN)
-        else:
-            tilt, fwd, side = cal.angles(block.ep.mean[i0:])
-            hyst = np.where(
-                fwd >= cfg.forward_enter_deg, 1, np.where(fwd < cfg.forward_exit_deg, 0, -1)
-            )
-            fstate = ffill(np.where(still, hyst, -1).astype(np.int64), self._fwd_carry)
-            raw = np.select(
-                [
-                    tilt >= cfg.lying_deg,
-                    fstate == 1,
-                    fwd <= -cfg.recline_deg,
-                    np.abs(side) >= cfg.side_deg,
-                ],
-                [LYING, FORWARD, RECLINED, SIDE],
-                UPRIGHT,
-            )
-            raw = ffill(np.where(still, raw, -1).astype(np.int64), self._post_last_raw)
-            block.raw_run[i0:] = run_lengths(raw, self._post_carry[0], self._post_carry[1])
-            post, self._post_carry = debounce(
-                raw, int(cfg.posture_min_s / EPOCH_S), self._post_carry
-            )
-            self._fwd_carry = int(fstate[-1])
-            self._post_last_raw = int(raw[-1])
-            block.post[i0:] = post
-            block.raw[i0:] = raw
-            block.fstate[i0:] = fstate
-            # Angles of non-still epochs are those of the last still one.
-            for arr, val, c in ((block.tilt, tilt, 0), (block.fwd, fwd, 1), (block.side, side, 2)):
-                idx = np.where(still, np.arange(len(val)), -1)
-                np.maximum.accumulate(idx, out=idx)
-                arr[i0:] = np.where(idx >= 0, val[np.maximum(idx, 0)], self._angles_carry[c])
-            self._angles_carry = (
-                float(block.tilt[-1]),
-                float(block.fwd[-1]),
-                float(block.side[-1]),
-            )
-            if cal.forward_source == "assumed":
-                g = np.asarray(cal.gravity)
-                f = np.asarray(cal.forward)
-                u = unit(block.ep.mean[i0:])
-                p = u - (u @ g)[:, None] * g
-                pn = np.linalg.norm(p, axis=1)
-                cos_dir = (p @ f) / np.maximum(pn, 1e-9)
-                cond = (
-                    still
-                    & block.worn[i0:]
-                    & (tilt >= cfg.forward_enter_deg)
-                    & (self._orient.lean_cos(cos_dir) >= LEAN_CONE_COS)  # orientation hook
-                )
-                runs = run_lengths(cond.astype(np.int64), 1, self._lean_run)
-                runs = np.where(cond, runs, 0)
-                block.lean_run[i0:] = runs
-                hit = np.flatnonzero(runs >= LEAN_LEARN_EPOCHS)
-                self._lean_run = int(runs[-1])
-                if len(hit):
-                    at = int(hit[0])
-                    block.lean_at = i0 + at
-                    block.lean_dir = p[at]  # the tilt direction once the lean has held
-        key = block.act * 100 + block.worn.astype(np.int64) * 10 + block.post
-        change = np.zeros(n, dtype=bool)
-        if n:
-            change[0] = key[0] != self._prev_key
-            change[1:] = key[1:] != key[:-1]
-        change |= block.gap_before
-        for at in block.candidates:
-            change[at] = True
-        if block.lean_at >= 0:
-            change[block.lean_at] = True
-        change[:i0] = False
-        block.change = change
+        usable = None if self._cal is None or self._needs_cal else self._cal
+        self._postures.relabel(block, i0, fresh=fresh, cal=usable, lean_cos=self._orient.lean_cos)
 
-    def _next_change(self, block: _Block, i: int) -> int:
+    def _next_change(self, block: Labels, i: int) -> int:
         if self._cmd_start is not None or self._guided is not None:
             return i + 1
         n = len(block.ep)
@@ -574,13 +348,13 @@ class Detector:
     # ------------------------------------------------------------------ state machine
 
     def _at_epoch(  # noqa: PLR0912, PLR0915 - each label change is one short branch
-        self, block: _Block, i: int, out: list[Event]
+        self, block: Labels, i: int, out: list[Event]
     ) -> None:
         """Apply the labels of epoch ``i`` (a change point)."""
         ep = block.ep
         t = float(ep.t_end[i])
-        act, worn, post = int(block.act[i]), bool(block.worn[i]), int(block.post[i])
-        self._prev_key = act * 100 + int(worn) * 10 + post
+        act, worn = int(block.act[i]), bool(block.worn[i])
+        self._postures.last_key = key_at(block, i)
         self._set_angle(block, i)
         if block.gap_before[i]:
             prev = self._last_te if i == 0 else float(ep.t_end[i - 1])
@@ -596,7 +370,7 @@ class Detector:
             out.append(WornChanged(t=t, worn=worn))
             if not worn:
                 self._was_off = True
-                self._notworn_since = t - (self.cfg.worn_window_s if act == STILL else 0.0)
+                self._notworn_since = t - (self.cfg.worn_window_s if act == Act.STILL else 0.0)
             else:
                 if self.bout_start is not None and self._notworn_since is not None:
                     self.bout_excluded += t - self._notworn_since
@@ -610,7 +384,7 @@ class Detector:
         if ACTIVITIES[act] != self.activity:
             out.append(ActivityChanged(t=t, activity=ACTIVITIES[act], previous=self.activity))
             self.activity = ACTIVITIES[act]
-            if act == WALKING and self.sitting:
+            if act == Act.WALKING and self.sitting:
                 began = t - ACTIVITY_MIN_EPOCHS * EPOCH_S
                 k0 = int(block.spell_start[i])
                 if k0 >= 0 and self._accum.origin is not None:
@@ -634,7 +408,7 @@ class Detector:
             log.info("%s: forward axis learnt from a held forward tilt", self.sensor_id)
             f = np.asarray(self._cal.forward)
             self._apply_axis(block, i, *self._orient.on_lean(f, block.lean_dir), out)
-        if not self.sitting and act == STILL and worn:
+        if not self.sitting and act == Act.STILL and worn:
             if self._stand_still_since is None:
                 self._stand_still_since = t
         else:
@@ -643,18 +417,18 @@ class Detector:
         self._fwd_onset = None
         self._sit_hold = self._fwd_hold = -INF
 
-    def _set_angle(self, block: _Block, i: int) -> None:
+    def _set_angle(self, block: Labels, i: int) -> None:
         if not math.isnan(block.tilt[i]):
             self._angle = (float(block.tilt[i]), float(block.fwd[i]), float(block.side[i]))
 
-    def _update_posture(self, block: _Block, i: int, t: float, out: list[Event]) -> None:
+    def _update_posture(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
         post = int(block.post[i])
         if not self.worn or self._cal is None or self._needs_cal:
             posture = Posture.UNKNOWN
-        elif not self.sitting and self._sit_known and post != LYING:
+        elif not self.sitting and self._sit_known and post != Post.LYING:
             # Desk postures are scored while seated; on one's feet it is standing.
             posture = Posture.STANDING
-        elif not self._orient.known and post in (FORWARD, RECLINED):
+        elif not self._orient.known and post in (Post.FORWARD, Post.RECLINED):
             # Orientation hook: which way is forward is not known yet; do not guess.
             posture = Posture.UNKNOWN
         else:
@@ -680,7 +454,7 @@ class Detector:
             self._fwd_episode_alert = None
 
     def _candidate(
-        self, block: _Block, i: int, kind: str, value: float, out: list[Event], *, moved: float
+        self, block: Labels, i: int, kind: str, value: float, out: list[Event], *, moved: float
     ) -> None:
         """Act on a transition or remount found at epoch ``i``; ``moved`` is how far (deg)
         the reading there is from the one before the movement."""
@@ -729,12 +503,12 @@ class Detector:
         elif not self.sitting:
             self._sit_down(t, out)
 
-    def _flexion_direction(self, block: _Block, i: int) -> F64 | None:
+    def _flexion_direction(self, block: Labels, i: int) -> F64 | None:
         """Direction the reading moved furthest during the movement before epoch ``i``."""
         if self._cal is None:
             return None
         g = np.asarray(self._cal.gravity)
-        allp = Epochs.concat([self._hist, block.ep.slice(0, i + 1)])
+        allp = Epochs.concat([self._labeller.history, block.ep.slice(0, i + 1)])
         window = allp.mean[-5:-1]
         if not len(window):
             return None
@@ -745,7 +519,7 @@ class Detector:
             return None
         return perpendicular(p[k], g)
 
-    def _maybe_autocal(self, block: _Block, i: int, out: list[Event]) -> None:
+    def _maybe_autocal(self, block: Labels, i: int, out: list[Event]) -> None:
         if not block.autocal[i]:
             return
         t = float(block.ep.t_end[i])
@@ -780,7 +554,7 @@ class Detector:
         )
 
     def _command_epoch(  # noqa: PLR0911 - each way a calibration can fail returns early
-        self, block: _Block, i: int, out: list[Event]
+        self, block: Labels, i: int, out: list[Event]
     ) -> None:
         if self._cmd_start is None:
             return
@@ -855,7 +629,7 @@ class Detector:
 
     def _apply_axis(
         self,
-        block: _Block,
+        block: Labels,
         i: int,
         orient: orient_mod.Orientation,
         upd: orient_mod.AxisUpdate | None,
@@ -867,8 +641,9 @@ class Detector:
         self._cal = self._cal.with_forward(np.asarray(upd.forward), upd.source)
         if not orient.mount.trust_prior:
             if upd.flipped:
-                self._mirror_at(block, i)
-            if int(block.raw[i]) == FORWARD:
+                self._postures.mirror_at(block, i)
+                self._set_angle(block, i)
+            if int(block.raw[i]) == Post.FORWARD:
                 # The lean that taught the axis began before it was known.
                 self._fwd_onset = float(block.ep.t_end[i]) - float(block.raw_run[i]) * EPOCH_S
             out.append(
@@ -884,7 +659,7 @@ class Detector:
             log.info("%s: forward axis from %s: %s", self.sensor_id, upd.source, upd.reason)
         self._relabel(block, i + 1, fresh=False)
 
-    def _flexion_evidence(self, block: _Block, i: int, kind: str, out: list[Event]) -> None:
+    def _flexion_evidence(self, block: Labels, i: int, kind: str, out: list[Event]) -> None:
         """The trunk flexes forward to rise and to sit down: the reading moved towards
         "forward" (the legacy mount learns from stand-ups only, as before)."""
         if self._cal is None or (kind != "stand_up" and self._orient.mount.trust_prior):
@@ -893,29 +668,7 @@ class Detector:
         f = np.asarray(self._cal.forward)
         self._apply_axis(block, i, *self._orient.on_flexion(f, run_dir), out)
 
-    def _mirror_at(self, block: _Block, i: int) -> None:
-        """The forward sign flipped: epoch ``i``'s labels (the carry of the relabel after
-        it) are those of the mirrored reading."""
-        if math.isnan(block.fwd[i]):
-            return
-        fwd = -float(block.fwd[i])
-        block.fwd[i] = fwd
-        block.side[i] = -float(block.side[i])
-        cfg = self.cfg
-        block.fstate[i] = 1 if fwd >= cfg.forward_enter_deg else 0
-        for arr in (block.raw, block.post):
-            arr[i] = orient_mod.mirrored_label(
-                int(arr[i]),
-                fwd,
-                forward=FORWARD,
-                reclined=RECLINED,
-                upright=UPRIGHT,
-                enter=cfg.forward_enter_deg,
-                recline=cfg.recline_deg,
-            )
-        self._set_angle(block, i)
-
-    def _guided_epoch(self, block: _Block, i: int, out: list[Event]) -> None:
+    def _guided_epoch(self, block: Labels, i: int, out: list[Event]) -> None:
         if self._guided is None:
             return
         t = float(block.ep.t_end[i])
@@ -1019,7 +772,7 @@ class Detector:
             out.append((self._notworn_since + self.cfg.offbody_break_min * 60.0, "offbody"))
         return out
 
-    def _span(self, block: _Block, a: int, b: int, out: list[Event]) -> None:
+    def _span(self, block: Labels, a: int, b: int, out: list[Event]) -> None:
         """Advance through epochs ``a..b-1`` whose labels are those of epoch ``a``."""
         te = block.ep.t_end
         while a < b:
@@ -1048,7 +801,7 @@ class Detector:
         if self.sitting and self.worn and self.bout_start is not None:
             self._stats.sitting_minutes += seconds / 60.0
 
-    def _fire(self, what: str, t: float, block: _Block, idx: int, out: list[Event]) -> None:
+    def _fire(self, what: str, t: float, block: Labels, idx: int, out: list[Event]) -> None:
         if what == "midnight":
             out.extend(self._rollover(t))
         elif what == "break":

@@ -26,7 +26,6 @@ I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
 G = 9.80665  # m/s^2 per g
-WALKING = 2  # the activity code of a walk (core/labeller.py)
 SHORT_RUN = 6  # epochs: a movement this short between two still spells is one gesture
 FLEXION_DEG = 12.0  # trunk flexion seen on the way up or down that means a chair transition
 REMOUNT_BURST_G = 0.1  # a spell this vigorous (rms) that leaves the clip turned: handled
@@ -72,7 +71,7 @@ class _Window:
     allp: Epochs
     h: int  # index of the first new epoch in ``allp``
     rms: F64
-    act_raw: I64  # raw activity of the new epochs
+    walking: B  # the new epochs whose raw activity is a walk
     norm_mean: F64
     consecutive: B  # epoch i follows epoch i - 1 without a hole
 
@@ -86,7 +85,7 @@ class SpellFinder:
         self._run: _Run | None = None
 
     def push(
-        self, allp: Epochs, h: int, moving_bar_still: B, rms: F64, act_raw: I64
+        self, allp: Epochs, h: int, moving_bar_still: B, rms: F64, walking: B
     ) -> tuple[Candidates, I64]:
         """Candidates of the new epochs ``allp[h:]`` (by index among them) and, for each
         moving one, the slot where its spell began (-1 when still).
@@ -108,7 +107,7 @@ class SpellFinder:
             allp,
             h,
             rms,
-            act_raw,
+            walking,
             allp.norm_sum / np.maximum(allp.n, 1.0),
             np.r_[False, np.diff(allp.k) == 1],
         )
@@ -169,7 +168,7 @@ class SpellFinder:
         self._run = None
         lo = max(first, 0)
         run.peak = max(run.peak, float(win.rms[lo : g - 1].max(initial=0.0)))
-        run.walked = run.walked or bool((win.act_raw[max(lo - h, 0) : b - 1] == WALKING).any())
+        run.walked = run.walked or bool(win.walking[max(lo - h, 0) : b - 1].any())
         length = int(allp.k[g - 2]) - run.start_k + 1
         kind, rise = self._classify(win, run, first, g, length)
         if kind:
@@ -193,7 +192,7 @@ class SpellFinder:
         first = len(allp) - 1 - int(allp.k[-1] - self._run.start_k)
         lo = max(first, h)
         self._run.peak = max(self._run.peak, float(win.rms[lo:].max(initial=0.0)))
-        self._run.walked = self._run.walked or bool((win.act_raw[lo - h :] == WALKING).any())
+        self._run.walked = self._run.walked or bool(win.walking[lo - h :].any())
 
     def _classify(
         self, win: _Window, run: _Run, first: int, g: int, length: int
