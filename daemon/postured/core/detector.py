@@ -30,7 +30,6 @@ from postured.core.events import (
     Alert,
     AlertKind,
     BreakTaken,
-    Calibrated,
     CalibrationRejected,
     DailyStats,
     DayRolledOver,
@@ -51,8 +50,8 @@ from postured.core.events import (
 )
 from postured.core.labeller import ACTIVITY_MIN_EPOCHS, Act, EpochLabeller, Labels
 from postured.core.messages import alert_message
+from postured.core.neutral import Neutral, NeutralCommand
 from postured.core.posture import POSTURES, Post, PostureLabeller, key_at
-from postured.core.spells import max_angle
 from postured.core.stats import StatsAccumulator
 from postured.core.stretches import StretchPicker
 
@@ -63,7 +62,6 @@ I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
 ACTIVITIES = (Activity.STILL, Activity.ACTIVE, Activity.WALKING)  # by Act code
-REMOUNT_MIN_DEG = 8.0  # a new neutral this far from the old one after a put-on: remounted
 CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
 INF = math.inf
 
@@ -103,11 +101,7 @@ class Detector:
                 forward_enter_deg=detection.forward_enter_deg * k,
                 forward_exit_deg=detection.forward_exit_deg * k,
             )
-        self._orient = (
-            orient_mod.Orientation.restored(spec, calibration.forward_source)
-            if calibration is not None
-            else orient_mod.Orientation(spec)
-        )
+        self._neutral = Neutral(spec, calibration)
         self._guided: orient_mod.GuidedLean | None = None
         self._fwd_onset: float | None = None  # onset of a forward lean found as the axis is learnt
         # --- end of orientation hook
@@ -117,9 +111,6 @@ class Detector:
         self._new_id = new_id
         self._quiet = QuietHours(alerts.quiet_hours, tz)
         self._picker = StretchPicker()
-        self._cal = calibration
-        self._needs_cal = calibration is None
-        self._autocal_after = -INF
         self._stats = StatsAccumulator.restore(stats) if stats else None
         self._next_midnight = INF
         self._accum = EpochAccumulator()
@@ -150,8 +141,7 @@ class Detector:
         self._angle: tuple[float, float, float] = (math.nan, math.nan, math.nan)
         self._paused = False
         self._snoozed_until = -INF
-        self._cmd_start: float | None = None
-        self._cmd_means: list[F64] = []
+        self._cmd: NeutralCommand | None = None
         self._last_t = -INF
         self._in_gap = False
 
@@ -159,7 +149,7 @@ class Detector:
 
     @property
     def calibration(self) -> Calibration | None:
-        return self._cal
+        return self._neutral.cal
 
     @property
     def stats(self) -> DailyStats:
@@ -235,10 +225,10 @@ class Detector:
             out.append(CalibrationRejected(t=t, reason="no samples arrived from the sensor; "
                                            "check that it is on and try again"))  # fmt: skip
         if (
-            self._cmd_start is not None
-            and t - self._cmd_start > CMD_TIMEOUT_S + self.cfg.calibration_hold_s
+            self._cmd is not None
+            and t - self._cmd.start > CMD_TIMEOUT_S + self.cfg.calibration_hold_s
         ):
-            self._cmd_start = None
+            self._cmd = None
             out.append(
                 CalibrationRejected(
                     t=t,
@@ -249,13 +239,12 @@ class Detector:
 
     def calibrate(self, t: float) -> list[Event]:
         """Start a commanded calibration: the next few seconds must be still."""
-        self._cmd_start = t
-        self._cmd_means = []
+        self._cmd = NeutralCommand(t, self.cfg.calibration_hold_s)
         return []
 
     def calibrate_forward(self, t: float) -> list[Event]:
         """Start the second calibration step: "lean forward slowly and hold" (orientation hook)."""
-        if self._cal is None or self._needs_cal:
+        if not self._neutral.calibrated:
             return [
                 CalibrationRejected(
                     t=t, reason="calibrate first: sit tall and hold still, then lean forward"
@@ -283,7 +272,7 @@ class Detector:
 
     def state(self, t: float) -> SensorState:
         tilt, fwd, side = self._angle
-        calibrated = self._cal is not None and not self._needs_cal
+        calibrated = self._neutral.calibrated
         return SensorState(
             t=t,
             posture=self.posture,
@@ -300,9 +289,9 @@ class Detector:
             paused=self._paused,
             snoozed_until=self._snoozed_until if self._snoozed_until > t else None,
             in_gap=self._in_gap or t - self._last_t > self.cfg.gap_s,
-            forward_axis=self._orient.source,
-            forward_confidence=round(self._orient.confidence, 2) if calibrated else 0.0,
-            calibration_hint=self._orient.hint if calibrated else None,
+            forward_axis=self._neutral.orient.source,
+            forward_confidence=round(self._neutral.orient.confidence, 2) if calibrated else 0.0,
+            calibration_hint=self._neutral.orient.hint if calibrated else None,
         )
 
     # ------------------------------------------------------------------ labelling
@@ -329,16 +318,18 @@ class Detector:
 
     def _relabel(self, block: Labels, i0: int, *, fresh: bool) -> None:
         """Posture labels of epochs ``i0:`` against the current calibration."""
-        usable = None if self._cal is None or self._needs_cal else self._cal
-        self._postures.relabel(block, i0, fresh=fresh, cal=usable, lean_cos=self._orient.lean_cos)
+        usable = self._neutral.usable
+        self._postures.relabel(
+            block, i0, fresh=fresh, cal=usable, lean_cos=self._neutral.orient.lean_cos
+        )
 
     def _next_change(self, block: Labels, i: int) -> int:
-        if self._cmd_start is not None or self._guided is not None:
+        if self._cmd is not None or self._guided is not None:
             return i + 1
         n = len(block.ep)
         rest = np.flatnonzero(block.change[i + 1 :])
         nxt = i + 1 + int(rest[0]) if len(rest) else n
-        if self._cal is None or self._needs_cal or not self._sit_known:
+        if not self._neutral.calibrated or not self._sit_known:
             # A steady spell may calibrate, or tell that one sits: stop there too.
             steady = block.autocal_at[np.searchsorted(block.autocal_at, i + 1) :]
             if len(steady):
@@ -375,11 +366,10 @@ class Detector:
                 if self.bout_start is not None and self._notworn_since is not None:
                     self.bout_excluded += t - self._notworn_since
                 self._notworn_since = None
-                if self._cal is not None and self._was_off:
+                if self._neutral.cal is not None and self._was_off:
                     # Put back on: the clip may sit differently now. The next steady
                     # spell recalibrates; a changed neutral is reported as a remount.
-                    self._needs_cal = True
-                    self._autocal_after = t
+                    self._neutral.suspect(t)
                     self._relabel(block, i + 1, fresh=True)
         if ACTIVITIES[act] != self.activity:
             out.append(ActivityChanged(t=t, activity=ACTIVITIES[act], previous=self.activity))
@@ -392,7 +382,7 @@ class Detector:
                 self._stand(began)
         self._command_epoch(block, i, out)
         self._guided_epoch(block, i, out)  # orientation hook
-        if self._cal is None or self._needs_cal:
+        if not self._neutral.calibrated:
             self._maybe_autocal(block, i, out)
         elif not self._sit_known and block.autocal[i]:
             # Calibrated already (stored): the first steady spell says "sitting" too.
@@ -402,12 +392,12 @@ class Detector:
         if (
             block.lean_at == i
             and block.lean_dir is not None
-            and self._cal is not None
-            and (self._orient.mount.trust_prior or self.sitting)  # orientation hook
+            and self._neutral.cal is not None
+            and (self._neutral.orient.mount.trust_prior or self.sitting)  # orientation hook
         ):
             log.info("%s: forward axis learnt from a held forward tilt", self.sensor_id)
-            f = np.asarray(self._cal.forward)
-            self._apply_axis(block, i, *self._orient.on_lean(f, block.lean_dir), out)
+            f = np.asarray(self._neutral.cal.forward)
+            self._apply_axis(block, i, *self._neutral.orient.on_lean(f, block.lean_dir), out)
         if not self.sitting and act == Act.STILL and worn:
             if self._stand_still_since is None:
                 self._stand_still_since = t
@@ -423,12 +413,12 @@ class Detector:
 
     def _update_posture(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
         post = int(block.post[i])
-        if not self.worn or self._cal is None or self._needs_cal:
+        if not self.worn or not self._neutral.calibrated:
             posture = Posture.UNKNOWN
         elif not self.sitting and self._sit_known and post != Post.LYING:
             # Desk postures are scored while seated; on one's feet it is standing.
             posture = Posture.STANDING
-        elif not self._orient.known and post in (Post.FORWARD, Post.RECLINED):
+        elif not self._neutral.orient.known and post in (Post.FORWARD, Post.RECLINED):
             # Orientation hook: which way is forward is not known yet; do not guess.
             posture = Posture.UNKNOWN
         else:
@@ -467,9 +457,10 @@ class Detector:
         if kind != "remount":
             # Until a neutral is known the clip may just have been put on: handling
             # looks like anything. The calibration itself then says "sitting".
-            if self._cal is None or self._needs_cal:
+            cal = self._neutral.usable
+            if cal is None:
                 return
-            tilt = self._cal.angles(block.ep.mean[i : i + 1])[0][0]
+            tilt = cal.angles(block.ep.mean[i : i + 1])[0][0]
             if tilt >= self.cfg.lying_deg:
                 return  # ends far from any seated or standing posture: handled, not a chair
             if (
@@ -484,15 +475,14 @@ class Detector:
                 # a stand-up, nor rising from a slouch (which moves back, towards upright).
                 return
         if kind == "remount":
-            if self.worn and self._cal is not None and not self._needs_cal:
+            if self.worn and self._neutral.calibrated:
                 out.append(RemountSuspected(t=t, angle_deg=round(value, 1)))
                 log.info(
                     "%s: orientation changed by %.0f deg while still: remount",
                     self.sensor_id,
                     value,
                 )
-                self._needs_cal = True
-                self._autocal_after = t
+                self._neutral.suspect(t)
                 self._relabel(block, i + 1, fresh=True)
             return
         out.append(Transition(t=t, kind=kind, rise_m=round(value, 3)))
@@ -505,9 +495,9 @@ class Detector:
 
     def _flexion_direction(self, block: Labels, i: int) -> F64 | None:
         """Direction the reading moved furthest during the movement before epoch ``i``."""
-        if self._cal is None:
+        if self._neutral.cal is None:
             return None
-        g = np.asarray(self._cal.gravity)
+        g = np.asarray(self._neutral.cal.gravity)
         allp = Epochs.concat([self._labeller.history, block.ep.slice(0, i + 1)])
         window = allp.mean[-5:-1]
         if not len(window):
@@ -522,110 +512,39 @@ class Detector:
     def _maybe_autocal(self, block: Labels, i: int, out: list[Event]) -> None:
         if not block.autocal[i]:
             return
-        t = float(block.ep.t_end[i])
+        t = block.t(i)
         start = t - self.cfg.auto_calibration_s
-        if start < self._autocal_after:
+        if start < self._neutral.autocal_after:
             return
-        old = self._cal
-        self._cal = self._new_neutral(old, block.autocal_mean[i], t, "auto")  # orientation hook
-        self._needs_cal = False
-        if old is not None:
-            moved = max_angle(np.asarray([old.gravity]), np.asarray(self._cal.gravity))
-            if moved >= REMOUNT_MIN_DEG:
-                out.append(RemountSuspected(t=t, angle_deg=round(moved, 1)))
-                if self._orient.mount.trust_prior:
-                    self._orient = self._orient.reset()
-            elif old.forward_source != "assumed" and self._orient.mount.trust_prior:
-                # Same mounting: what was learnt about the forward axis still holds.
-                self._cal = self._cal.with_forward(np.asarray(old.forward), old.forward_source)
-        out.append(self._calibrated_event(t))
+        moved = self._neutral.take_auto(block.autocal_mean[i], t)  # orientation hook
+        if moved is not None:
+            out.append(RemountSuspected(t=t, angle_deg=round(moved, 1)))
+        out.append(self._neutral.event(t))
         self._relabel(block, i + 1, fresh=True)
         if not self.sitting:
             self._sit_down(start, out, t)
 
-    def _calibrated_event(self, t: float) -> Calibrated:
-        assert self._cal is not None
-        return Calibrated(
-            t=t,
-            source=self._cal.source,
-            gravity=self._cal.gravity,
-            forward=self._cal.forward,
-            forward_source=self._cal.forward_source,
-        )
-
-    def _command_epoch(  # noqa: PLR0911 - each way a calibration can fail returns early
-        self, block: Labels, i: int, out: list[Event]
-    ) -> None:
-        if self._cmd_start is None:
+    def _command_epoch(self, block: Labels, i: int, out: list[Event]) -> None:
+        cmd = self._cmd
+        if cmd is None:
             return
-        ep = block.ep
-        t = float(ep.t_end[i])
-        if t - EPOCH_S < self._cmd_start:
+        t = block.t(i)
+        if t - EPOCH_S < cmd.start:
             return  # this second began before the command
-        if block.gap_before[i]:
-            self._cmd_start = None
-            out.append(
-                CalibrationRejected(
-                    t=t, reason="samples stopped; keep the sensor connected and try again"
-                )
-            )
+        res = cmd.step(block.ep.mean[i], still=bool(block.still[i]), gap=bool(block.gap_before[i]))
+        if res is None:
             return
-        if not block.still[i]:
-            self._cmd_start = None
-            out.append(
-                CalibrationRejected(
-                    t=t, reason="you moved; sit tall, hold still for a few seconds and try again"
-                )
-            )
+        self._cmd = None
+        if isinstance(res, str):
+            out.append(CalibrationRejected(t=t, reason=res))
             return
-        self._cmd_means.append(ep.mean[i].copy())
-        if len(self._cmd_means) * EPOCH_S < self.cfg.calibration_hold_s:
-            return
-        self._cmd_start = None
-        means = unit(np.asarray(self._cmd_means))
-        gravity = means.mean(axis=0)
-        spread = float(np.degrees(np.arccos(np.clip(means @ unit(gravity), -1, 1))).max())
-        if spread > 3.0:
-            out.append(
-                CalibrationRejected(
-                    t=t, reason="you shifted position; hold one posture still and try again"
-                )
-            )
-            return
-        norm = float(np.linalg.norm(ep.mean[i]))
-        if abs(norm - 1.0) > 0.15:
-            out.append(CalibrationRejected(t=t, reason="the reading is not 1 g; check the sensor"))
-            return
-        self._cal = self._new_neutral(self._cal, gravity, t, "command")  # orientation hook
-        if self._orient.mount.trust_prior:
-            self._orient = self._orient.reset()
-        self._needs_cal = False
-        out.append(self._calibrated_event(t))
+        self._neutral.take_command(res, t)  # orientation hook
+        out.append(self._neutral.event(t))
         self._relabel(block, i + 1, fresh=True)
         if not self.sitting:
             self._sit_down(t, out)
 
     # Orientation hooks (logic in core/orientation.py) ---------------------------------
-
-    def _new_neutral(
-        self, old: Calibration | None, gravity: F64, t: float, source: str
-    ) -> Calibration:
-        """A new neutral, with the assumed axis for this mount or, on the new mounts, the
-        learnt axis carried over (turned with the neutral) when it is not far off."""
-        cal = Calibration.new(gravity, t, source)
-        spec = self._orient.mount
-        if spec.trust_prior:
-            return cal
-        if self._orient.prior_sign() < 0:
-            cal = cal.with_forward(-np.asarray(cal.forward), "assumed")
-        if old is not None and self._orient.source != "assumed":
-            f = orient_mod.carried_forward(
-                np.asarray(old.gravity), np.asarray(old.forward), np.asarray(cal.gravity)
-            )
-            if f is not None:
-                return cal.with_forward(f, self._orient.source)
-        self._orient = self._orient.reset()
-        return cal
 
     def _apply_axis(
         self,
@@ -635,10 +554,10 @@ class Detector:
         upd: orient_mod.AxisUpdate | None,
         out: list[Event],
     ) -> None:
-        self._orient = orient
-        if upd is None or self._cal is None:
+        self._neutral.orient = orient
+        if upd is None or self._neutral.cal is None:
             return
-        self._cal = self._cal.with_forward(np.asarray(upd.forward), upd.source)
+        self._neutral.set_forward(np.asarray(upd.forward), upd.source)
         if not orient.mount.trust_prior:
             if upd.flipped:
                 self._postures.mirror_at(block, i)
@@ -651,7 +570,7 @@ class Detector:
                     t=float(block.ep.t_end[i]),
                     source=upd.source,
                     confidence=round(upd.confidence, 2),
-                    forward=self._cal.forward,
+                    forward=self._neutral.cal.forward,
                     corrected=upd.corrected,
                     reason=upd.reason,
                 )
@@ -662,11 +581,13 @@ class Detector:
     def _flexion_evidence(self, block: Labels, i: int, kind: str, out: list[Event]) -> None:
         """The trunk flexes forward to rise and to sit down: the reading moved towards
         "forward" (the legacy mount learns from stand-ups only, as before)."""
-        if self._cal is None or (kind != "stand_up" and self._orient.mount.trust_prior):
+        if self._neutral.cal is None or (
+            kind != "stand_up" and self._neutral.orient.mount.trust_prior
+        ):
             return
         run_dir = self._flexion_direction(block, i)
-        f = np.asarray(self._cal.forward)
-        self._apply_axis(block, i, *self._orient.on_flexion(f, run_dir), out)
+        f = np.asarray(self._neutral.cal.forward)
+        self._apply_axis(block, i, *self._neutral.orient.on_flexion(f, run_dir), out)
 
     def _guided_epoch(self, block: Labels, i: int, out: list[Event]) -> None:
         if self._guided is None:
@@ -674,7 +595,8 @@ class Detector:
         t = float(block.ep.t_end[i])
         if t - EPOCH_S < self._guided.started:
             return  # this second began before the command
-        if self._cal is None or self._needs_cal:
+        cal = self._neutral.usable
+        if cal is None:
             self._guided = None
             out.append(CalibrationRejected(t=t, reason="calibrate first: sit tall and hold still"))
             return
@@ -683,8 +605,8 @@ class Detector:
             block.ep.mean[i],
             still=bool(block.still[i]),
             gap=bool(block.gap_before[i]),
-            gravity=np.asarray(self._cal.gravity),
-            line=np.asarray(self._cal.forward),
+            gravity=np.asarray(cal.gravity),
+            line=np.asarray(cal.forward),
         )
         if isinstance(res, orient_mod.GuidedLean):
             self._guided = res
@@ -693,13 +615,15 @@ class Detector:
         if not res.ok or res.direction is None:
             out.append(CalibrationRejected(t=t, reason=res.reason))
             return
-        orient, upd = self._orient.on_guided(res.direction)
-        upd = replace(upd, flipped=float(np.dot(res.direction, self._cal.forward)) < 0.0)
+        orient, upd = self._neutral.orient.on_guided(res.direction)
+        upd = replace(upd, flipped=float(np.dot(res.direction, cal.forward)) < 0.0)
         if orient.mount.trust_prior:
             # The legacy mount reports the guided step too: it was asked for.
             orient = replace(orient, mount=replace(orient.mount, trust_prior=False))
             self._apply_axis(block, i, orient, upd, out)
-            self._orient = replace(self._orient, mount=replace(orient.mount, trust_prior=True))
+            self._neutral.orient = replace(
+                self._neutral.orient, mount=replace(orient.mount, trust_prior=True)
+            )
         else:
             self._apply_axis(block, i, orient, upd, out)
 
