@@ -20,15 +20,14 @@ import numpy as np
 import numpy.typing as npt
 
 from postured.core import orientation as orient_mod
+from postured.core.alerts import AlertPolicy
 from postured.core.calibration import Calibration, perpendicular, unit
-from postured.core.clock import QuietHours, local_day, next_midnight
+from postured.core.clock import local_day, next_midnight
 from postured.core.config import AlertConfig, DetectionConfig
 from postured.core.epochs import EPOCH_S, EpochAccumulator, Epochs
 from postured.core.events import (
     Activity,
     ActivityChanged,
-    Alert,
-    AlertKind,
     BreakTaken,
     CalibrationRejected,
     DailyStats,
@@ -49,11 +48,10 @@ from postured.core.events import (
     WornChanged,
 )
 from postured.core.labeller import ACTIVITY_MIN_EPOCHS, Act, EpochLabeller, Labels
-from postured.core.messages import alert_message
 from postured.core.neutral import Neutral, NeutralCommand
 from postured.core.posture import POSTURES, Post, PostureLabeller, key_at
 from postured.core.stats import StatsAccumulator
-from postured.core.stretches import StretchPicker
+from postured.core.timers import MAX_FIRES_PER_EPOCH, Due, Timer
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +101,11 @@ class Detector:
             )
         self._neutral = Neutral(spec, calibration)
         self._guided: orient_mod.GuidedLean | None = None
-        self._fwd_onset: float | None = None  # onset of a forward lean found as the axis is learnt
         # --- end of orientation hook
         self.cfg = detection
         self.acfg = alerts
         self.tz = tz
-        self._new_id = new_id
-        self._quiet = QuietHours(alerts.quiet_hours, tz)
-        self._picker = StretchPicker()
+        self._policy = AlertPolicy(alerts, tz, new_id)
         self._stats = StatsAccumulator.restore(stats) if stats else None
         self._next_midnight = INF
         self._accum = EpochAccumulator()
@@ -127,20 +122,10 @@ class Detector:
         self.bout_start: float | None = None
         self._bout_reported_over = -INF  # when the last sitting_end went out
         self.bout_excluded = 0.0
-        self._bout_alerts = 0
-        self._last_sit_alert = -INF
         self._nonsit_since: float | None = None
         self._stand_still_since: float | None = None
         self._notworn_since: float | None = None
-        self._fwd_since: float | None = None
-        self._fwd_episode_alert: float | None = None
-        self._last_fwd_alert = -INF
-        self._fwd_alerts_ignored = 0
-        self._sit_hold = -INF
-        self._fwd_hold = -INF
         self._angle: tuple[float, float, float] = (math.nan, math.nan, math.nan)
-        self._paused = False
-        self._snoozed_until = -INF
         self._cmd: NeutralCommand | None = None
         self._last_t = -INF
         self._in_gap = False
@@ -254,20 +239,18 @@ class Detector:
         return []
 
     def snooze(self, t: float, minutes: float) -> list[Event]:
-        self._snoozed_until = t + minutes * 60.0
+        self._policy.snooze(t, minutes)
         if self._stats is None:
             self._stats = StatsAccumulator(local_day(t, self.tz))
         self._stats.snoozes += 1
-        return [Snoozed(t=t, until=self._snoozed_until)]
+        return [Snoozed(t=t, until=self._policy.snoozed_until)]
 
     def pause(self, t: float) -> list[Event]:
-        self._paused = True
+        self._policy.paused = True
         return [Paused(t=t)]
 
     def resume(self, t: float) -> list[Event]:
-        self._paused = False
-        self._snoozed_until = -INF
-        self._sit_hold = self._fwd_hold = -INF
+        self._policy.resume()
         return [Resumed(t=t)]
 
     def state(self, t: float) -> SensorState:
@@ -285,9 +268,9 @@ class Detector:
             sitting=self.sitting,
             sitting_since=self.bout_start,
             sitting_minutes=round(self._sitting_clock(t) / 60.0, 2),
-            slouching=self._fwd_since is not None,
-            paused=self._paused,
-            snoozed_until=self._snoozed_until if self._snoozed_until > t else None,
+            slouching=self._policy.slouch.since is not None,
+            paused=self._policy.paused,
+            snoozed_until=snoozed if (snoozed := self._policy.snoozed_until) > t else None,
             in_gap=self._in_gap or t - self._last_t > self.cfg.gap_s,
             forward_axis=self._neutral.orient.source,
             forward_confidence=round(self._neutral.orient.confidence, 2) if calibrated else 0.0,
@@ -353,8 +336,7 @@ class Detector:
             if self.bout_start is not None:
                 self.bout_excluded += max(lost, 0.0)
             # No evidence across the hole: forward and standing clocks start again.
-            self._fwd_since = None
-            self._fwd_episode_alert = None
+            self._policy.slouch.lost()
             self._stand_still_since = None
         if worn != self.worn:
             self.worn = worn
@@ -404,8 +386,8 @@ class Detector:
         else:
             self._stand_still_since = None
         self._update_posture(block, i, t, out)
-        self._fwd_onset = None
-        self._sit_hold = self._fwd_hold = -INF
+        self._policy.slouch.onset = None
+        self._policy.release()
 
     def _set_angle(self, block: Labels, i: int) -> None:
         if not math.isnan(block.tilt[i]):
@@ -432,16 +414,9 @@ class Detector:
             )
             self.posture = posture
         if posture == Posture.FORWARD:
-            if self._fwd_since is None:
-                self._fwd_since = (
-                    t - self.cfg.posture_min_s if self._fwd_onset is None else self._fwd_onset
-                )
-                self._fwd_episode_alert = None
+            self._policy.slouch.begin(t, self.cfg.posture_min_s)
         else:
-            if self._fwd_since is not None and self._fwd_episode_alert is not None:
-                self._fwd_alerts_ignored = 0
-            self._fwd_since = None
-            self._fwd_episode_alert = None
+            self._policy.slouch.end()
 
     def _candidate(
         self, block: Labels, i: int, kind: str, value: float, out: list[Event], *, moved: float
@@ -564,7 +539,9 @@ class Detector:
                 self._set_angle(block, i)
             if int(block.raw[i]) == Post.FORWARD:
                 # The lean that taught the axis began before it was known.
-                self._fwd_onset = float(block.ep.t_end[i]) - float(block.raw_run[i]) * EPOCH_S
+                self._policy.slouch.onset = (
+                    float(block.ep.t_end[i]) - float(block.raw_run[i]) * EPOCH_S
+                )
             out.append(
                 ForwardAxisLearned(
                     t=float(block.ep.t_end[i]),
@@ -649,8 +626,7 @@ class Detector:
             return
         self.bout_start = t
         self.bout_excluded = 0.0
-        self._bout_alerts = 0
-        self._last_sit_alert = -INF
+        self._policy.new_bout()
         self._nonsit_since = None
         out.append(SittingStarted(t=t if now is None else now, start=t))
 
@@ -671,29 +647,20 @@ class Detector:
 
     # Timers -----------------------------------------------------------------
 
-    def _deadlines(self) -> list[tuple[float, str]]:
-        out: list[tuple[float, str]] = [(self._next_midnight, "midnight")]
-        a = self.acfg
+    def _deadlines(self) -> list[Due]:
+        out: list[Due] = [(self._next_midnight, Timer.MIDNIGHT)]
         if self.bout_start is not None and self.sitting and self.worn:
-            due = self.bout_start + self.bout_excluded + a.sitting_limit_min * 60.0
-            if self._bout_alerts:
-                due = max(due, self._last_sit_alert + a.sitting_repeat_min * 60.0)
-            out.append((max(due, self._sit_hold), "sit_alert"))
-        if self._fwd_since is not None:
-            base = (
-                self._fwd_episode_alert if self._fwd_episode_alert is not None else self._fwd_since
-            )
-            due = max(base + a.forward_hold_s, self._last_fwd_alert + a.forward_cooldown_min * 60.0)
-            if self._fwd_episode_alert is not None:
-                due = max(due, self._fwd_episode_alert + a.forward_hold_s)
-            out.append((max(due, self._fwd_hold), "fwd_alert"))
+            out.append(self._policy.sit_due(self.bout_start, self.bout_excluded))
+        fwd = self._policy.fwd_due()
+        if fwd is not None:
+            out.append(fwd)
         if self.bout_start is not None and not self.sitting and self._nonsit_since is not None:
             # Standing up and then taking the clip off still counts: the chair is empty.
-            out.append((self._nonsit_since + self.cfg.break_min_s, "break"))
+            out.append((self._nonsit_since + self.cfg.break_min_s, Timer.BREAK))
         if not self.sitting and self._stand_still_since is not None and self.worn:
-            out.append((self._stand_still_since + self.cfg.stand_still_max_s, "stand_still"))
+            out.append((self._stand_still_since + self.cfg.stand_still_max_s, Timer.STAND_STILL))
         if self.bout_start is not None and not self.worn and self._notworn_since is not None:
-            out.append((self._notworn_since + self.cfg.offbody_break_min * 60.0, "offbody"))
+            out.append((self._notworn_since + self.cfg.offbody_break_min * 60.0, Timer.OFFBODY))
         return out
 
     def _span(self, block: Labels, a: int, b: int, out: list[Event]) -> None:
@@ -709,7 +676,7 @@ class Detector:
             self._accumulate(idx + 1 - a)
             self._set_angle(block, idx)
             t = float(te[idx])
-            for _ in range(8):  # everything due by now fires at this epoch
+            for _ in range(MAX_FIRES_PER_EPOCH):  # everything due by now fires at this epoch
                 self._fire(what, t, block, idx, out)
                 due, what = min(self._deadlines())
                 if due > t:
@@ -725,103 +692,36 @@ class Detector:
         if self.sitting and self.worn and self.bout_start is not None:
             self._stats.sitting_minutes += seconds / 60.0
 
-    def _fire(self, what: str, t: float, block: Labels, idx: int, out: list[Event]) -> None:
-        if what == "midnight":
+    def _fire(self, what: Timer, t: float, block: Labels, idx: int, out: list[Event]) -> None:
+        if what is Timer.MIDNIGHT:
             out.extend(self._rollover(t))
-        elif what == "break":
+        elif what is Timer.BREAK:
             assert self._nonsit_since is not None
             out.append(BreakTaken(t=t, duration_s=round(t - self._nonsit_since, 1)))
             if self._stats is not None:
                 self._stats.breaks += 1
             self._end_bout(self._nonsit_since, out, t)
-        elif what == "stand_still":
+        elif what is Timer.STAND_STILL:
             assert self._stand_still_since is not None
             self._sit_down(self._stand_still_since, out, t)
             self._update_posture(block, idx, t, out)
-        elif what == "offbody":
+        elif what is Timer.OFFBODY:
             assert self._notworn_since is not None
             self._end_bout(self._notworn_since, out, t)
             self.sitting = False
-        elif what == "sit_alert":
-            hold = self._suppressed(t)
-            if hold is not None:
-                self._sit_hold = hold
-                return
-            self._sit_alert(t, out)
-        elif what == "fwd_alert":
-            hold = self._suppressed(t)
-            if hold is not None:
-                self._fwd_hold = hold
-                return
-            self._fwd_alert(t, out)
+        else:
+            self._fire_alert(what, t, out)
 
-    def _suppressed(self, t: float) -> float | None:
-        """None if an alert may go out at ``t``; else the earliest time it may."""
-        if self._paused or not self.worn or self.posture == Posture.LYING:
-            return INF
-        if self._in_gap:
-            return INF
-        if t < self._snoozed_until:
-            return self._snoozed_until
-        return self._quiet.end_if_quiet(t)
-
-    def _level(self, ignored: int) -> int:
-        return 1 + min(ignored, 2) if self.acfg.escalate else 1
-
-    def _alert(
-        self,
-        kind: AlertKind,
-        t: float,
-        duration: float,
-        angle: float | None,
-        *,
-        repeat: bool,
-        level: int,
-    ) -> Alert:
-        """Build one alert with its stretch and message, and count it in today's stats."""
-        stretch = self._picker.pick(kind, repeat=repeat)
-        if self._stats is not None:
-            self._stats.add_alert(kind.value)
-        return Alert(
-            t=t,
-            id=self._new_id(),
-            kind=kind,
-            message=alert_message(kind, stretch, duration, angle),
-            stretch=stretch,
-            duration_s=round(duration, 1),
-            angle_deg=angle,
-            level=level,
+    def _fire_alert(self, what: Timer, t: float, out: list[Event]) -> None:
+        hold = self._policy.suppressed(
+            t, worn=self.worn, lying=self.posture == Posture.LYING, in_gap=self._in_gap
         )
-
-    def _sit_alert(self, t: float, out: list[Event]) -> None:
-        out.append(
-            self._alert(
-                AlertKind.LONG_SITTING,
-                t,
-                self._sitting_clock(t),
-                None,
-                repeat=self._bout_alerts > 0,
-                level=self._level(self._bout_alerts),
-            )
-        )
-        self._bout_alerts += 1
-        self._last_sit_alert = t
-
-    def _fwd_alert(self, t: float, out: list[Event]) -> None:
-        assert self._fwd_since is not None
-        out.append(
-            self._alert(
-                AlertKind.FORWARD_HEAD,
-                t,
-                t - self._fwd_since,
-                _num(self._angle[1]),
-                repeat=self._fwd_episode_alert is not None,
-                level=self._level(self._fwd_alerts_ignored),
-            )
-        )
-        self._fwd_episode_alert = t
-        self._last_fwd_alert = t
-        self._fwd_alerts_ignored += 1
+        if hold is not None:
+            self._policy.hold(what, hold)
+        elif what is Timer.SIT_ALERT:
+            out.append(self._policy.sit_alert(t, self._sitting_clock(t), self._stats))
+        else:
+            out.append(self._policy.fwd_alert(t, _num(self._angle[1]), self._stats))
 
     def _rollover(self, t: float) -> list[Event]:
         assert self._stats is not None
