@@ -41,8 +41,6 @@ from postured.core.events import (
     Resumed,
     SamplesDropped,
     SensorState,
-    SittingEnded,
-    SittingStarted,
     Snoozed,
     Transition,
     WornChanged,
@@ -50,6 +48,8 @@ from postured.core.events import (
 from postured.core.labeller import ACTIVITY_MIN_EPOCHS, Act, EpochLabeller, Labels
 from postured.core.neutral import Neutral, NeutralCommand
 from postured.core.posture import POSTURES, Post, PostureLabeller, key_at
+from postured.core.sitting import Seat
+from postured.core.spells import Candidate
 from postured.core.stats import StatsAccumulator
 from postured.core.timers import MAX_FIRES_PER_EPOCH, Due, Timer
 
@@ -60,6 +60,7 @@ I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
 ACTIVITIES = (Activity.STILL, Activity.ACTIVE, Activity.WALKING)  # by Act code
+STAND_UP_FOUND_AFTER_S = 2.0  # one was up this long before the epoch the stand-up is found at
 CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
 INF = math.inf
 
@@ -116,15 +117,7 @@ class Detector:
         self.posture = Posture.UNKNOWN
         self.activity = Activity.STILL
         self.worn = False
-        self._was_off = False  # seen off the body (not just unknown at start)
-        self.sitting = False
-        self._sit_known = False  # False until a transition, a walk or a steady spell
-        self.bout_start: float | None = None
-        self._bout_reported_over = -INF  # when the last sitting_end went out
-        self.bout_excluded = 0.0
-        self._nonsit_since: float | None = None
-        self._stand_still_since: float | None = None
-        self._notworn_since: float | None = None
+        self._seat = Seat()
         self._angle: tuple[float, float, float] = (math.nan, math.nan, math.nan)
         self._cmd: NeutralCommand | None = None
         self._last_t = -INF
@@ -135,6 +128,18 @@ class Detector:
     @property
     def calibration(self) -> Calibration | None:
         return self._neutral.cal
+
+    @property
+    def sitting(self) -> bool:
+        return self._seat.sitting
+
+    @property
+    def bout_start(self) -> float | None:
+        return self._seat.bout_start
+
+    @property
+    def bout_excluded(self) -> float:
+        return self._seat.excluded
 
     @property
     def stats(self) -> DailyStats:
@@ -265,9 +270,9 @@ class Detector:
             activity=self.activity,
             worn=self.worn,
             calibrated=calibrated,
-            sitting=self.sitting,
-            sitting_since=self.bout_start,
-            sitting_minutes=round(self._sitting_clock(t) / 60.0, 2),
+            sitting=self._seat.sitting,
+            sitting_since=self._seat.bout_start,
+            sitting_minutes=round(self._seat.clock(t) / 60.0, 2),
             slouching=self._policy.slouch.since is not None,
             paused=self._policy.paused,
             snoozed_until=snoozed if (snoozed := self._policy.snoozed_until) > t else None,
@@ -312,7 +317,7 @@ class Detector:
         n = len(block.ep)
         rest = np.flatnonzero(block.change[i + 1 :])
         nxt = i + 1 + int(rest[0]) if len(rest) else n
-        if not self._neutral.calibrated or not self._sit_known:
+        if not self._neutral.calibrated or not self._seat.known:
             # A steady spell may calibrate, or tell that one sits: stop there too.
             steady = block.autocal_at[np.searchsorted(block.autocal_at, i + 1) :]
             if len(steady):
@@ -321,151 +326,165 @@ class Detector:
 
     # ------------------------------------------------------------------ state machine
 
-    def _at_epoch(  # noqa: PLR0912, PLR0915 - each label change is one short branch
-        self, block: Labels, i: int, out: list[Event]
-    ) -> None:
+    def _at_epoch(self, block: Labels, i: int, out: list[Event]) -> None:
         """Apply the labels of epoch ``i`` (a change point)."""
-        ep = block.ep
-        t = float(ep.t_end[i])
-        act, worn = int(block.act[i]), bool(block.worn[i])
+        t = block.t(i)
         self._postures.last_key = key_at(block, i)
         self._set_angle(block, i)
         if block.gap_before[i]:
-            prev = self._last_te if i == 0 else float(ep.t_end[i - 1])
-            lost = t - EPOCH_S - prev
-            if self.bout_start is not None:
-                self.bout_excluded += max(lost, 0.0)
-            # No evidence across the hole: forward and standing clocks start again.
-            self._policy.slouch.lost()
-            self._stand_still_since = None
-        if worn != self.worn:
-            self.worn = worn
-            out.append(WornChanged(t=t, worn=worn))
-            if not worn:
-                self._was_off = True
-                self._notworn_since = t - (self.cfg.worn_window_s if act == Act.STILL else 0.0)
-            else:
-                if self.bout_start is not None and self._notworn_since is not None:
-                    self.bout_excluded += t - self._notworn_since
-                self._notworn_since = None
-                if self._neutral.cal is not None and self._was_off:
-                    # Put back on: the clip may sit differently now. The next steady
-                    # spell recalibrates; a changed neutral is reported as a remount.
-                    self._neutral.suspect(t)
-                    self._relabel(block, i + 1, fresh=True)
-        if ACTIVITIES[act] != self.activity:
-            out.append(ActivityChanged(t=t, activity=ACTIVITIES[act], previous=self.activity))
-            self.activity = ACTIVITIES[act]
-            if act == Act.WALKING and self.sitting:
-                began = t - ACTIVITY_MIN_EPOCHS * EPOCH_S
-                k0 = int(block.spell_start[i])
-                if k0 >= 0 and self._accum.origin is not None:
-                    began = min(began, self._accum.origin + k0 * EPOCH_S)
-                self._stand(began)
+            self._after_hole(block, i, t)
+        if bool(block.worn[i]) != self.worn:
+            self._worn_changed(block, i, t, out)
+        if ACTIVITIES[block.act[i]] != self.activity:
+            self._activity_changed(block, i, t, out)
         self._command_epoch(block, i, out)
         self._guided_epoch(block, i, out)  # orientation hook
         if not self._neutral.calibrated:
             self._maybe_autocal(block, i, out)
-        elif not self._sit_known and block.autocal[i]:
+        elif not self._seat.known and block.autocal[i]:
             # Calibrated already (stored): the first steady spell says "sitting" too.
             self._sit_down(t - self.cfg.auto_calibration_s, out, t)
         for cand in block.candidates.get(i, []):
-            self._candidate(block, i, cand.kind, cand.value, out, moved=cand.moved)
-        if (
-            block.lean_at == i
-            and block.lean_dir is not None
-            and self._neutral.cal is not None
-            and (self._neutral.orient.mount.trust_prior or self.sitting)  # orientation hook
-        ):
-            log.info("%s: forward axis learnt from a held forward tilt", self.sensor_id)
-            f = np.asarray(self._neutral.cal.forward)
-            self._apply_axis(block, i, *self._neutral.orient.on_lean(f, block.lean_dir), out)
-        if not self.sitting and act == Act.STILL and worn:
-            if self._stand_still_since is None:
-                self._stand_still_since = t
+            self._candidate(block, i, cand, out)
+        self._lean_epoch(block, i, out)
+        seat = self._seat
+        if not seat.sitting and block.act[i] == Act.STILL and block.worn[i]:
+            if seat.stand_still_since is None:
+                seat.stand_still_since = t
         else:
-            self._stand_still_since = None
+            seat.stand_still_since = None
         self._update_posture(block, i, t, out)
         self._policy.slouch.onset = None
         self._policy.release()
+
+    def _after_hole(self, block: Labels, i: int, t: float) -> None:
+        prev = self._last_te if i == 0 else block.t(i - 1)
+        lost = t - EPOCH_S - prev
+        if self._seat.in_bout:
+            self._seat.excluded += max(lost, 0.0)
+        # No evidence across the hole: forward and standing clocks start again.
+        self._policy.slouch.lost()
+        self._seat.stand_still_since = None
+
+    def _worn_changed(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
+        seat = self._seat
+        self.worn = worn = bool(block.worn[i])
+        out.append(WornChanged(t=t, worn=worn))
+        if not worn:
+            seat.was_off = True
+            # Still and off: the worn window shows it that long after it was put down.
+            seat.notworn_since = t - (self.cfg.worn_window_s if block.act[i] == Act.STILL else 0.0)
+            return
+        if seat.in_bout and seat.notworn_since is not None:
+            seat.excluded += t - seat.notworn_since
+        seat.notworn_since = None
+        if self._neutral.cal is not None and seat.was_off:
+            # Put back on: the clip may sit differently now. The next steady
+            # spell recalibrates; a changed neutral is reported as a remount.
+            self._neutral.suspect(t)
+            self._relabel(block, i + 1, fresh=True)
+
+    def _activity_changed(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
+        act = ACTIVITIES[block.act[i]]
+        out.append(ActivityChanged(t=t, activity=act, previous=self.activity))
+        self.activity = act
+        if act is Activity.WALKING and self._seat.sitting:
+            # The walk began when its spell did, at the latest when the label accepted it.
+            began = t - ACTIVITY_MIN_EPOCHS * EPOCH_S
+            spell = self._spell_began(block, i)
+            self._seat.stand(began if spell is None else min(began, spell))
+
+    def _spell_began(self, block: Labels, i: int) -> float | None:
+        """When the movement spell epoch ``i`` belongs to began, if known."""
+        k0 = int(block.spell_start[i])
+        if k0 < 0 or self._accum.origin is None:
+            return None
+        return self._accum.origin + k0 * EPOCH_S
+
+    def _lean_epoch(self, block: Labels, i: int, out: list[Event]) -> None:
+        """A forward tilt held long enough teaches the assumed axis (orientation hook)."""
+        cal = self._neutral.cal
+        if block.lean_at != i or block.lean_dir is None or cal is None:
+            return
+        if not (self._neutral.orient.mount.trust_prior or self._seat.sitting):
+            return
+        log.info("%s: forward axis learnt from a held forward tilt", self.sensor_id)
+        f = np.asarray(cal.forward)
+        self._apply_axis(block, i, *self._neutral.orient.on_lean(f, block.lean_dir), out)
 
     def _set_angle(self, block: Labels, i: int) -> None:
         if not math.isnan(block.tilt[i]):
             self._angle = (float(block.tilt[i]), float(block.fwd[i]), float(block.side[i]))
 
-    def _update_posture(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
-        post = int(block.post[i])
+    def _posture_of(self, post: int) -> Posture:
         if not self.worn or not self._neutral.calibrated:
-            posture = Posture.UNKNOWN
-        elif not self.sitting and self._sit_known and post != Post.LYING:
+            return Posture.UNKNOWN
+        if not self._seat.sitting and self._seat.known and post != Post.LYING:
             # Desk postures are scored while seated; on one's feet it is standing.
-            posture = Posture.STANDING
-        elif not self._neutral.orient.known and post in (Post.FORWARD, Post.RECLINED):
+            return Posture.STANDING
+        if not self._neutral.orient.known and post in (Post.FORWARD, Post.RECLINED):
             # Orientation hook: which way is forward is not known yet; do not guess.
-            posture = Posture.UNKNOWN
-        else:
-            posture = POSTURES[post]
+            return Posture.UNKNOWN
+        return POSTURES[post]
+
+    def _update_posture(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
+        posture = self._posture_of(int(block.post[i]))
         if posture != self.posture:
-            angle = self._angle[0]
-            out.append(
-                PostureChanged(
-                    t=t, posture=posture, previous=self.posture, angle_deg=_num(angle) or 0.0
-                )
-            )
+            angle = _num(self._angle[0]) or 0.0
+            out.append(PostureChanged(t=t, posture=posture, previous=self.posture, angle_deg=angle))
             self.posture = posture
         if posture == Posture.FORWARD:
             self._policy.slouch.begin(t, self.cfg.posture_min_s)
         else:
             self._policy.slouch.end()
 
-    def _candidate(
-        self, block: Labels, i: int, kind: str, value: float, out: list[Event], *, moved: float
+    def _candidate(self, block: Labels, i: int, cand: Candidate, out: list[Event]) -> None:
+        """Act on a transition, a long movement or a remount found at epoch ``i``."""
+        t = block.t(i)
+        if cand.kind == "moving":
+            began = self._spell_began(block, i)
+            if self._seat.sitting and began is not None:
+                self._seat.stand(began)
+        elif cand.kind == "remount":
+            self._remount(block, i, t, cand.value, out)
+        elif self._is_chair_transition(block, i, cand):
+            self._transition(block, i, t, cand, out)
+
+    def _remount(self, block: Labels, i: int, t: float, angle: float, out: list[Event]) -> None:
+        if not (self.worn and self._neutral.calibrated):
+            return
+        out.append(RemountSuspected(t=t, angle_deg=round(angle, 1)))
+        log.info("%s: orientation changed by %.0f deg while still: remount", self.sensor_id, angle)
+        self._neutral.suspect(t)
+        self._relabel(block, i + 1, fresh=True)
+
+    def _is_chair_transition(self, block: Labels, i: int, cand: Candidate) -> bool:
+        """Whether a stand-up or sit-down found in the movement is one."""
+        # Until a neutral is known the clip may just have been put on: handling
+        # looks like anything. The calibration itself then says "sitting".
+        cal = self._neutral.usable
+        if cal is None:
+            return False
+        tilt = cal.angles(block.ep.mean[i : i + 1])[0][0]
+        if tilt >= self.cfg.lying_deg:
+            return False  # ends far from any seated or standing posture: handled, not a chair
+        # One stands up tall. Forward of neutral by the posture's own thresholds
+        # (entered, and not back within the exit angle of where the movement
+        # began), it is a lean towards the desk whose swing and the typing after it
+        # integrated like a rise. Both, so that a stale neutral alone does not hide
+        # a stand-up, nor rising from a slouch (which moves back, towards upright).
+        leaned = tilt >= self.cfg.forward_enter_deg and cand.moved >= self.cfg.forward_exit_deg
+        return not (cand.kind == "stand_up" and leaned)
+
+    def _transition(
+        self, block: Labels, i: int, t: float, cand: Candidate, out: list[Event]
     ) -> None:
-        """Act on a transition or remount found at epoch ``i``; ``moved`` is how far (deg)
-        the reading there is from the one before the movement."""
-        t = float(block.ep.t_end[i])
-        if kind == "moving":
-            k0 = int(block.spell_start[i])
-            if self.sitting and k0 >= 0 and self._accum.origin is not None:
-                self._stand(self._accum.origin + k0 * EPOCH_S)
-            return
-        if kind != "remount":
-            # Until a neutral is known the clip may just have been put on: handling
-            # looks like anything. The calibration itself then says "sitting".
-            cal = self._neutral.usable
-            if cal is None:
-                return
-            tilt = cal.angles(block.ep.mean[i : i + 1])[0][0]
-            if tilt >= self.cfg.lying_deg:
-                return  # ends far from any seated or standing posture: handled, not a chair
-            if (
-                kind == "stand_up"
-                and tilt >= self.cfg.forward_enter_deg
-                and moved >= self.cfg.forward_exit_deg
-            ):
-                # One stands up tall. Forward of neutral by the posture's own thresholds
-                # (entered, and not back within the exit angle of where the movement
-                # began), it is a lean towards the desk whose swing and the typing after it
-                # integrated like a rise. Both, so that a stale neutral alone does not hide
-                # a stand-up, nor rising from a slouch (which moves back, towards upright).
-                return
-        if kind == "remount":
-            if self.worn and self._neutral.calibrated:
-                out.append(RemountSuspected(t=t, angle_deg=round(value, 1)))
-                log.info(
-                    "%s: orientation changed by %.0f deg while still: remount",
-                    self.sensor_id,
-                    value,
-                )
-                self._neutral.suspect(t)
-                self._relabel(block, i + 1, fresh=True)
-            return
-        out.append(Transition(t=t, kind=kind, rise_m=round(value, 3)))
-        self._flexion_evidence(block, i, kind, out)  # orientation hook
-        if kind == "stand_up":
-            if self.sitting:
-                self._stand(t - 2.0)
-        elif not self.sitting:
+        out.append(Transition(t=t, kind=cand.kind, rise_m=round(cand.value, 3)))
+        self._flexion_evidence(block, i, cand.kind, out)  # orientation hook
+        if cand.kind == "stand_up":
+            if self._seat.sitting:
+                self._seat.stand(t - STAND_UP_FOUND_AFTER_S)
+        elif not self._seat.sitting:
             self._sit_down(t, out)
 
     def _flexion_direction(self, block: Labels, i: int) -> F64 | None:
@@ -496,7 +515,7 @@ class Detector:
             out.append(RemountSuspected(t=t, angle_deg=round(moved, 1)))
         out.append(self._neutral.event(t))
         self._relabel(block, i + 1, fresh=True)
-        if not self.sitting:
+        if not self._seat.sitting:
             self._sit_down(start, out, t)
 
     def _command_epoch(self, block: Labels, i: int, out: list[Event]) -> None:
@@ -516,7 +535,7 @@ class Detector:
         self._neutral.take_command(res, t)  # orientation hook
         out.append(self._neutral.event(t))
         self._relabel(block, i + 1, fresh=True)
-        if not self.sitting:
+        if not self._seat.sitting:
             self._sit_down(t, out)
 
     # Orientation hooks (logic in core/orientation.py) ---------------------------------
@@ -604,63 +623,30 @@ class Detector:
         else:
             self._apply_axis(block, i, orient, upd, out)
 
-    def _stand(self, t: float) -> None:
-        self.sitting = False
-        self._sit_known = True
-        if self.bout_start is not None and self._nonsit_since is None:
-            self._nonsit_since = max(t, self.bout_start)
-
     def _sit_down(self, t: float, out: list[Event], now: float | None = None) -> None:
-        """Sitting since ``t`` (recognised at ``now``, default ``t``).
-
-        A sit-down found late (a steady spell, or standing still too long) is dated back,
-        but never into time already reported as a break: the events that went out stand,
-        so the earliest a new bout can have begun is when the last one was reported over.
-        """
-        t = max(t, self._bout_reported_over)
-        self.sitting = True
-        self._sit_known = True
-        self._stand_still_since = None
-        if self.bout_start is not None:
-            self._nonsit_since = None  # a short stand: the bout goes on
-            return
-        self.bout_start = t
-        self.bout_excluded = 0.0
-        self._policy.new_bout()
-        self._nonsit_since = None
-        out.append(SittingStarted(t=t if now is None else now, start=t))
+        """Sitting since ``t`` (recognised at ``now``, default ``t``)."""
+        started = self._seat.sit_down(t, now)
+        if started is not None:
+            self._policy.new_bout()
+            out.append(started)
 
     def _end_bout(self, end: float, out: list[Event], t: float) -> None:
-        assert self.bout_start is not None
         assert self._stats is not None
-        duration = max(end - self.bout_start, 0.0)
-        out.append(SittingEnded(t=t, duration_s=round(duration, 1), start=self.bout_start))
+        ended, duration = self._seat.end_bout(end, t)
+        out.append(ended)
         self._stats.bout(duration / 60.0)
-        self.bout_start = None
-        self._bout_reported_over = t
-        self._nonsit_since = None
-
-    def _sitting_clock(self, t: float) -> float:
-        if self.bout_start is None:
-            return 0.0
-        return max(t - self.bout_start - self.bout_excluded, 0.0)
 
     # Timers -----------------------------------------------------------------
 
     def _deadlines(self) -> list[Due]:
         out: list[Due] = [(self._next_midnight, Timer.MIDNIGHT)]
-        if self.bout_start is not None and self.sitting and self.worn:
-            out.append(self._policy.sit_due(self.bout_start, self.bout_excluded))
+        seat = self._seat
+        if seat.bout_start is not None and seat.sitting and self.worn:
+            out.append(self._policy.sit_due(seat.bout_start, seat.excluded))
         fwd = self._policy.fwd_due()
         if fwd is not None:
             out.append(fwd)
-        if self.bout_start is not None and not self.sitting and self._nonsit_since is not None:
-            # Standing up and then taking the clip off still counts: the chair is empty.
-            out.append((self._nonsit_since + self.cfg.break_min_s, Timer.BREAK))
-        if not self.sitting and self._stand_still_since is not None and self.worn:
-            out.append((self._stand_still_since + self.cfg.stand_still_max_s, Timer.STAND_STILL))
-        if self.bout_start is not None and not self.worn and self._notworn_since is not None:
-            out.append((self._notworn_since + self.cfg.offbody_break_min * 60.0, Timer.OFFBODY))
+        out += seat.deadlines(self.cfg, worn=self.worn)
         return out
 
     def _span(self, block: Labels, a: int, b: int, out: list[Event]) -> None:
@@ -689,26 +675,27 @@ class Detector:
             return
         seconds = n_epochs * EPOCH_S
         self._stats.add_posture(self.posture.value, seconds)
-        if self.sitting and self.worn and self.bout_start is not None:
+        if self._seat.sitting and self.worn and self._seat.in_bout:
             self._stats.sitting_minutes += seconds / 60.0
 
     def _fire(self, what: Timer, t: float, block: Labels, idx: int, out: list[Event]) -> None:
         if what is Timer.MIDNIGHT:
             out.extend(self._rollover(t))
         elif what is Timer.BREAK:
-            assert self._nonsit_since is not None
-            out.append(BreakTaken(t=t, duration_s=round(t - self._nonsit_since, 1)))
+            up = self._seat.nonsit_since
+            assert up is not None
+            out.append(BreakTaken(t=t, duration_s=round(t - up, 1)))
             if self._stats is not None:
                 self._stats.breaks += 1
-            self._end_bout(self._nonsit_since, out, t)
+            self._end_bout(up, out, t)
         elif what is Timer.STAND_STILL:
-            assert self._stand_still_since is not None
-            self._sit_down(self._stand_still_since, out, t)
+            assert self._seat.stand_still_since is not None
+            self._sit_down(self._seat.stand_still_since, out, t)
             self._update_posture(block, idx, t, out)
         elif what is Timer.OFFBODY:
-            assert self._notworn_since is not None
-            self._end_bout(self._notworn_since, out, t)
-            self.sitting = False
+            assert self._seat.notworn_since is not None
+            self._end_bout(self._seat.notworn_since, out, t)
+            self._seat.sitting = False
         else:
             self._fire_alert(what, t, out)
 
@@ -719,7 +706,7 @@ class Detector:
         if hold is not None:
             self._policy.hold(what, hold)
         elif what is Timer.SIT_ALERT:
-            out.append(self._policy.sit_alert(t, self._sitting_clock(t), self._stats))
+            out.append(self._policy.sit_alert(t, self._seat.clock(t), self._stats))
         else:
             out.append(self._policy.fwd_alert(t, _num(self._angle[1]), self._stats))
 
