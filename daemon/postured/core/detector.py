@@ -337,6 +337,21 @@ class Detector:
             self._worn_changed(block, i, t, out)
         if ACTIVITIES[block.act[i]] != self.activity:
             self._activity_changed(block, i, t, out)
+        self._neutral_epoch(block, i, t, out)
+        for cand in block.candidates.get(i, []):
+            self._candidate(block, i, cand, out)
+        self._lean_epoch(block, i, out)
+        seat = self._seat
+        if seat.sitting or block.act[i] != Act.STILL or not block.worn[i]:
+            seat.stand_still_since = None
+        elif seat.stand_still_since is None:
+            seat.stand_still_since = t
+        self._update_posture(block, i, t, out)
+        self._policy.slouch.onset = None
+        self._policy.release()
+
+    def _neutral_epoch(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
+        """Commands in progress, and a steady spell that calibrates or says "sitting"."""
         self._command_epoch(block, i, out)
         self._guided_epoch(block, i, out)  # orientation hook
         if not self._neutral.calibrated:
@@ -344,18 +359,6 @@ class Detector:
         elif not self._seat.known and block.autocal[i]:
             # Calibrated already (stored): the first steady spell says "sitting" too.
             self._sit_down(t - self.cfg.auto_calibration_s, out, t)
-        for cand in block.candidates.get(i, []):
-            self._candidate(block, i, cand, out)
-        self._lean_epoch(block, i, out)
-        seat = self._seat
-        if not seat.sitting and block.act[i] == Act.STILL and block.worn[i]:
-            if seat.stand_still_since is None:
-                seat.stand_still_since = t
-        else:
-            seat.stand_still_since = None
-        self._update_posture(block, i, t, out)
-        self._policy.slouch.onset = None
-        self._policy.release()
 
     def _after_hole(self, block: Labels, i: int, t: float) -> None:
         prev = self._last_te if i == 0 else block.t(i - 1)
