@@ -62,6 +62,10 @@ class _Run:
     before_norm: float
     peak: float = 0.0
     walked: bool = False
+    # Read while the spell's first seconds are still kept: a spell may go on (broken by
+    # single still seconds) for longer than the epochs kept across chunks.
+    onset: tuple[float, bool] | None = None  # rise (m) and bend of its first seconds
+    holed: bool = False  # a hole inside the spell, in an earlier chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +151,26 @@ class SpellFinder:
             return
         allp, g = win.allp, win.h + b
         first = self._first(win, g, run)
-        if first < 1 or not bool(win.consecutive[first : g + 1].all()):
+        # Epoch 0 of the window has no predecessor here; an earlier chunk checked it.
+        if run.holed or not bool(win.consecutive[max(first, 1) : g + 1].all()):
             return
-        onset = slice(first, first + STAND_UP_ONSET_EPOCHS)
-        rise = _rise(
-            allp, first - 1, first + STAND_UP_ONSET_EPOCHS - 1, run.before_norm, zupt=False
-        )
-        bent = max_angle(allp.mean[onset], run.before_mean) >= FLEXION_DEG
+        onset = self._onset(win, run, first)
+        if onset is None:
+            return
+        rise, bent = onset
         if bent and rise >= self.cfg.transition_m:
             moved = max_angle(allp.mean[g : g + 1], run.before_mean)
             out.setdefault(b, []).append(Candidate("stand_up", rise, moved))
+
+    def _onset(self, win: _Window, run: _Run, first: int) -> tuple[float, bool] | None:
+        """The rise and the bend of the spell's first seconds, once they are all here."""
+        if run.onset is None and run.before_mean is not None and first >= 1:
+            last = first + STAND_UP_ONSET_EPOCHS - 1
+            if last < len(win.allp):
+                rise = _rise(win.allp, first - 1, last, run.before_norm, zupt=False)
+                bend = max_angle(win.allp.mean[first : last + 1], run.before_mean)
+                run.onset = (rise, bend >= FLEXION_DEG)
+        return run.onset
 
     def _end(self, win: _Window, b: int, out: Candidates) -> None:
         """The spell ended at ``g - 2``; ``g - 1`` and ``g`` are still."""
@@ -191,8 +205,11 @@ class SpellFinder:
             return
         first = len(allp) - 1 - int(allp.k[-1] - self._run.start_k)
         lo = max(first, h)
-        self._run.peak = max(self._run.peak, float(win.rms[lo:].max(initial=0.0)))
-        self._run.walked = self._run.walked or bool(win.walking[lo - h :].any())
+        run = self._run
+        run.peak = max(run.peak, float(win.rms[lo:].max(initial=0.0)))
+        run.walked = run.walked or bool(win.walking[lo - h :].any())
+        run.holed = run.holed or not bool(win.consecutive[max(lo, 1) :].all())
+        self._onset(win, run, first)
 
     def _classify(
         self, win: _Window, run: _Run, first: int, g: int, length: int
