@@ -1,10 +1,14 @@
 """The detection core: sample chunks in, events out (sans-I/O).
 
-Two stages. :mod:`postured.core.epochs` reduces samples to one-second epochs; this module
-labels the epochs with vectorised numpy (activity, worn, posture, with hysteresis and
-minimum durations carried across chunks) and then runs a small state machine over the
-points where a label changes or a timer expires, so the Python loop runs per change, not
-per sample or per second. docs/detection.md describes the rules and their defaults.
+The stages, each a small class with the state it carries across chunks:
+:mod:`~postured.core.epochs` (samples to one-second epochs), :mod:`~postured.core.labeller`
+(activity, worn, steady spells, movement candidates from :mod:`~postured.core.spells`) and
+:mod:`~postured.core.posture` (posture against the neutral). This module walks a chunk's
+change points (a label changes, a candidate, a hole) and, between them, the timers that fall
+due (:mod:`~postured.core.timers`), and applies each to the seat
+(:mod:`~postured.core.sitting`), the neutral (:mod:`~postured.core.neutral`) and the alert
+policy (:mod:`~postured.core.alerts`). Python runs per change, not per sample or per
+second. docs/detection.md describes the rules and their defaults.
 """
 
 from __future__ import annotations
