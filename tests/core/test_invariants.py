@@ -248,3 +248,18 @@ def test_a_recalibration_inside_a_chunk_relabels_the_rest_of_it() -> None:
 
 def of_dicts(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [e for e in events if e["event"] == name]
+
+
+@pytest.mark.parametrize("chunk", [7, 25, 333])
+def test_a_stand_up_found_late_in_a_long_spell_does_not_depend_on_chunks(chunk: int) -> None:
+    """Up, one still second, a few steps, one still second, a walk: one spell of 15 s that
+    began with the stand-up, found when the walk has gone on for 7 s. The spell's first
+    seconds are by then older than the epochs kept across chunks, so their rise and bend
+    must have been read while they were kept (they were not: small chunks lost it)."""
+    segs = [Seg(60), Seg(2.5, "stand_up"), Seg(1.3), Seg(3.0, "walk"), Seg(1.3), Seg(15, "walk")]
+    t, acc = make(segs, rate=25, seed=0)
+    whole = [e.to_dict() for e in feed(make_detector(**FAST_ALERTS), t, acc, len(t))]
+    ups = {e["t"]: e for e in of_dicts(whole, "transition") if e["kind"] == "stand_up"}
+    assert 75.0 in ups  # the one small chunks lost: found at the walk's 7th second
+    assert ups[75.0]["rise_m"] >= DetectionConfig().transition_m
+    assert [e.to_dict() for e in feed(make_detector(**FAST_ALERTS), t, acc, chunk)] == whole

@@ -255,7 +255,7 @@ class GuidedLean:
     last: Vec3 | None = None
     held: tuple[Vec3, ...] = ()
 
-    def step(  # noqa: PLR0911 - each way the step ends returns its outcome
+    def step(
         self,
         t_end: float,
         mean: F64,
@@ -277,36 +277,45 @@ class GuidedLean:
                 False, "too fast: lean forward slowly, over two or three seconds, and hold"
             )
         peak = max(self.peak_deg, tilt)
-        held = self.held
-        if still and GUIDED_MIN_DEG <= tilt <= GUIDED_MAX_DEG:
-            held = (*held, _vec(u))
-            m = _unit(np.mean(np.asarray(held), axis=0))
-            if max(_deg(np.asarray(h), m) for h in held) > GUIDED_STEADY_DEG:
-                held = (_vec(u),)  # still moving: the hold starts again here
-        else:
-            held = ()
+        held = self._held(u, tilt, still=still)
         if len(held) >= GUIDED_HOLD_EPOCHS:
-            d = across(_unit(np.mean(np.asarray(held), axis=0)), g)
-            ln = across(line, g)
-            if d is None:
-                return GuidedOutcome(False, "no lean seen; lean forward and hold")
-            if ln is not None and abs(float(np.dot(d, ln))) < GUIDED_SIDE_COS:
-                return GuidedOutcome(
-                    False, "that lean went sideways: lean straight forward and hold"
-                )
-            return GuidedOutcome(True, "forward axis set", d)
+            return _held_outcome(held, g, line)
         if t_end - self.started > GUIDED_TIMEOUT_S:
-            if peak < GUIDED_MIN_DEG:
-                return GuidedOutcome(
-                    False,
-                    f"the lean was too small ({peak:.0f} deg): lean forward at least "
-                    f"{GUIDED_MIN_DEG:.0f} deg and hold it still for {GUIDED_HOLD_EPOCHS} s",
-                )
-            return GuidedOutcome(
-                False, f"the lean was not held: lean forward and hold still for "
-                f"{GUIDED_HOLD_EPOCHS} s"
-            )  # fmt: skip
+            return _timed_out(peak)
         return GuidedLean(self.started, peak, _vec(u), held)
+
+    def _held(self, u: F64, tilt: float, *, still: bool) -> tuple[Vec3, ...]:
+        """The seconds of the hold so far, with this one."""
+        if not (still and GUIDED_MIN_DEG <= tilt <= GUIDED_MAX_DEG):
+            return ()
+        held = (*self.held, _vec(u))
+        m = _unit(np.mean(np.asarray(held), axis=0))
+        if max(_deg(np.asarray(h), m) for h in held) > GUIDED_STEADY_DEG:
+            return (_vec(u),)  # still moving: the hold starts again here
+        return held
+
+
+def _held_outcome(held: tuple[Vec3, ...], g: F64, line: F64) -> GuidedOutcome:
+    """The lean was held long enough: its direction across the neutral, if a forward one."""
+    d = across(_unit(np.mean(np.asarray(held), axis=0)), g)
+    ln = across(line, g)
+    if d is None:
+        return GuidedOutcome(False, "no lean seen; lean forward and hold")
+    if ln is not None and abs(float(np.dot(d, ln))) < GUIDED_SIDE_COS:
+        return GuidedOutcome(False, "that lean went sideways: lean straight forward and hold")
+    return GuidedOutcome(True, "forward axis set", d)
+
+
+def _timed_out(peak: float) -> GuidedOutcome:
+    if peak < GUIDED_MIN_DEG:
+        return GuidedOutcome(
+            False,
+            f"the lean was too small ({peak:.0f} deg): lean forward at least "
+            f"{GUIDED_MIN_DEG:.0f} deg and hold it still for {GUIDED_HOLD_EPOCHS} s",
+        )
+    return GuidedOutcome(
+        False, f"the lean was not held: lean forward and hold still for {GUIDED_HOLD_EPOCHS} s"
+    )
 
 
 def _unit(v: F64) -> F64:
