@@ -281,6 +281,23 @@ def test_no_daemon_exits_69_with_advice(tmp_path: Path, mosquitto: Mosquitto) ->
     assert "offline" in out.stderr
 
 
+@pytest.mark.broker
+def test_no_reply_names_the_daemon_that_owns_the_sensor(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    retained = {
+        "posture/desk/owner": "den",
+        "posture/daemon/den/status": "offline",
+        "posture/daemon/hall/status": "online",
+    }
+    for topic, text in retained.items():
+        mosquitto.pub(topic, text, "-r")
+    cfg = config_for(tmp_path, mosquitto.port)
+    out = run_cli("-c", str(cfg), "pause", "desk", "--timeout", "0.5")
+    assert out.returncode == 69
+    assert "the daemon 'den' that owns desk is offline" in out.stderr
+
+
 def test_unreachable_broker_exits_69(tmp_path: Path) -> None:
     cfg = config_for(tmp_path, free_port())
     out = run_cli("-c", str(cfg), "pause", "desk", "--timeout", "1")
