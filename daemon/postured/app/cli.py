@@ -21,7 +21,7 @@ from postured import __version__
 from postured.adapters.ble.scan import add_parser as add_scan_parser
 from postured.adapters.mqtt.topics import TopicRoute, Topics
 from postured.analysis import evaluate, replay
-from postured.app import demo, logsetup, run
+from postured.app import demo, logsetup, run, status
 from postured.app.history import add_parser as add_history_parser
 from postured.config import loader as configmod
 from postured.config.loader import Config, ConfigInvalid
@@ -48,6 +48,7 @@ SUBCOMMANDS: tuple[Callable[[Any], object], ...] = (
     add_scan_parser,  # scan
     add_dashboard_parser,  # dashboard
     add_history_parser,  # history
+    status.add_parser,  # status
 )
 
 #: An example for commands whose own help shows none (shown as the help's epilog).
@@ -75,9 +76,11 @@ examples:
   postured run -c config/postured.toml the daemon, in the foreground
   postured check-config /etc/postured/postured.toml
   postured calibrate desk              sit upright and hold still for a few seconds
+  postured status                      every daemon on the broker and its sensors
   postured <command> --help            more about one command
 
-exit status: 0 ok, 1 failure, 2 usage, 69 broker or daemon unavailable, 78 bad config"""
+exit status: 0 ok, 1 failure, 2 usage, 69 broker or daemon unavailable, 78 bad config
+  (postured status: 3 when no daemon is online)"""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from postured.adapters.mqtt.topics import Topics
 from postured.config.sensors import ID_PATTERN
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.errors import CommandError
@@ -32,7 +33,7 @@ def build(
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not lo <= minutes <= hi:
             raise CommandError(f"snooze needs whole minutes from {lo} to {hi}")
         payload["minutes"] = minutes
-    return f"{base}/{sensor}/cmd/{name}", json.dumps(payload).encode()
+    return Topics(base).command(sensor, name), json.dumps(payload).encode()
 
 
 class PendingReplies:
