@@ -30,6 +30,8 @@ from common import machine  # noqa: E402
 from readme_results import update as update_readme  # noqa: E402
 
 BENCHES = ("detector", "growth", "accuracy", "live", "latency")
+# The command line's start-up time and the cost of a durable alert (docs/service.md).
+BENCHES += ("startup", "durability")
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -55,6 +55,103 @@ def test_version_from_python_m() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)
 
 
+#: What the light commands must not load: the web stack, BLE, numpy (with the detector and
+#: the simulator), MQTT, the dashboard and the demo.
+HEAVY_ROOTS = ("aiohttp", "bleak", "numpy", "paho", "firmware_sim")
+HEAVY_MODULES = ("postured.dashboard", "postured.app.demo", "postured.core.detector")
+
+
+#: Runs ``python -m postured`` and, at exit, writes every imported module's name to a file.
+_RECORD_IMPORTS = """
+import atexit, runpy, sys
+record = sys.argv.pop(1)
+def _record():
+    with open(record, "w") as f:
+        f.write("\\n".join(sorted(sys.modules)))
+atexit.register(_record)
+runpy.run_module("postured", run_name="__main__", alter_sys=True)
+"""
+
+
+def imported_by(*args: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``postured ARGS`` as a real process; the modules it had imported at exit."""
+    record = tmp_path / "modules.txt"
+    out = subprocess.run(
+        [sys.executable, "-c", _RECORD_IMPORTS, str(record), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return out, set(record.read_text().split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"],
+        ["--help"],
+        ["check-config", str(ROOT / "config" / "minimal.toml")],
+        ["check-config", "--defaults"],
+        ["calibrate", "--help"],
+    ],
+    ids=lambda a: " ".join(a[:1] + [Path(x).name for x in a[1:]]),
+)
+def test_light_commands_import_no_heavy_module(args: list[str], tmp_path: Path) -> None:
+    out, names = imported_by(*args, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "postured.app.cli" in names  # the hook sees the package's own imports
+    heavy = {n for n in names if n.split(".")[0] in HEAVY_ROOTS or n.startswith(HEAVY_MODULES)}
+    assert heavy == set()
+
+
+def test_a_command_loads_its_module_and_a_sim_sensor_the_simulator(tmp_path: Path) -> None:
+    """The other side of the test above: the lazy table does import what is needed."""
+    out, names = imported_by(
+        "check-config", str(ROOT / "config" / "postured.toml"), tmp_path=tmp_path
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "firmware_sim.scenario" in names  # its scenario is checked
+    out, names = imported_by("history", "--help", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "postured.app.history" in names
+    assert "postured.app.run" not in names
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["--version"], None),
+        ([], None),
+        (["-c", "f.toml", "run"], "run"),
+        (["--config=f.toml", "run", "-c", "g.toml"], "run"),
+        (["--conf", "f.toml", "demo"], "demo"),
+        (["-v", "-q", "replay", "x.csv"], "replay"),
+        (["-c"], None),
+        (["frobnicate"], "frobnicate"),
+    ],
+)
+def test_the_command_is_found_before_its_module_is_loaded(
+    argv: list[str], command: str | None
+) -> None:
+    assert cli.given_command(argv) == command
+
+
+def test_the_lazy_listing_is_the_full_one() -> None:
+    """`postured --help` lists each command alike whether its module is loaded or not."""
+    assert cli.build_parser(load=[]).format_help() == cli.build_parser().format_help()
+    assert list(cli.subcommands(cli.build_parser(load=[]))) == list(
+        cli.subcommands(cli.build_parser())
+    )
+
+
+def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        cli.main(["frobnicate"])
+    assert e.value.code == 2
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([]) == 2
     assert "check-config" in capsys.readouterr().err
@@ -69,6 +166,7 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
         ("[detection]\nforward_enter_deg = 10\nforward_exit_deg = 12\n", "forward_exit_deg"),
         ("[[sensors]]\nid = 'a'\n[[sensors]]\nid = 'a'\n", "sensors[1].id"),
         ("[service]\ntimezone = 'Nowhere/City'\n", "service.timezone"),
+        ("[[sensors]]\nid = 'a'\nsource = 'ble'\nkind = 'fitbit'\n", "sensors[0].kind"),
         ("[mqtt\n", "line 1"),
     ],
 )
@@ -170,6 +268,7 @@ def test_every_command_has_help_with_an_example() -> None:
         "dashboard",
         "history",
         "status",
+        "notify",
         "check-config",
         "calibrate",
         "snooze",

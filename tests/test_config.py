@@ -67,7 +67,9 @@ def test_example_documents_every_key_with_its_default() -> None:
         for key, (value, commented) in doc[section].items():
             if commented and keys[key] is not None:
                 parsed = tomllib.loads(f"v = {value}")["v"]
-                assert parsed == keys[key], f"[{section}] {key}: example says {value}"
+                default = keys[key]
+                default = list(default) if isinstance(default, tuple) else default  # a TOML array
+                assert parsed == default, f"[{section}] {key}: example says {value}"
 
 
 def test_rendered_defaults_load_to_the_defaults(tmp_path: Path) -> None:
@@ -141,6 +143,22 @@ def test_default_path_prefers_systemd_then_user(tmp_path: Path) -> None:
         ),
         ("[[sensors]]\nid = 'a'\naddress = 'AA:BB'\n", "sensors[0].address", "expected the form"),
         ("[[sensors]]\nid = 'a'\nspeed = 5.0\n", "sensors[0].speed", 'source = "sim"'),
+        (
+            "[[sensors]]\nid = 'a'\nsource = 'ble'\nkind = 'fitbit'\n",
+            "sensors[0].kind",
+            'expected one of "postured", "witmotion", "polar", got "fitbit"',
+        ),
+        (
+            "[[sensors]]\nid = 'a'\nkind = 'witmotoin'\n",
+            "sensors[0].kind",
+            'did you mean "witmotion"',
+        ),
+        (
+            "[[sensors]]\nid = 'a'\nsource = 'sim'\nkind = 'witmotion'\n",
+            "sensors[0].kind",
+            'source = "ble"',
+        ),
+        ("[[sensors]]\nid = 'a'\nkind = 'posturd'\n", "sensors[0].kind", 'did you mean "postured"'),
         ("[sensors]\nid = 'a'\n", "sensors", "[[sensors]]"),
         ("[mqtt]\nca_file = 'nope.pem'\ntls = true\n", "mqtt.ca_file", "does not exist"),
         ("[mqtt]\npassword_file = '/nonexistent/pw'\n", "mqtt.password_file", "does not exist"),
@@ -333,3 +351,14 @@ def test_any_document_gives_a_config_or_a_config_error(doc: dict[str, Any]) -> N
             assert any(p.key.startswith(cfgmod.key_text(k)) for k in doc), str(p)
     else:
         assert isinstance(cfg, Config)
+
+
+def test_alerts_equipment_takes_only_known_equipment(tmp_path: Path) -> None:
+    e = error_for(tmp_path, '[alerts]\nequipment = ["foam_roller", "kettlebell"]\n')
+    assert e.key == "alerts.equipment[1]"
+    assert "foam_roller" in e.reason
+    p = tmp_path / "ok.toml"
+    p.write_text('[alerts]\nequipment = ["foam_roller"]\nend_of_day = "17:30"\n')
+    cfg = load(p)
+    assert cfg.alerts.equipment == ("foam_roller",)
+    assert cfg.alerts.end_of_day == "17:30"

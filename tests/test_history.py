@@ -345,9 +345,15 @@ def test_sigkill_loop_leaves_a_sound_database_that_lost_no_completed_day(tmp_pat
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        time.sleep(rng.uniform(0.3, 3.0))  # a random moment of the run is the point here
+        # A random moment of the run is the point here, counted from the writer's progress
+        # so that a slow machine moves the kills with it: after 1-6 committed days, then a
+        # random fraction of the next one.
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(rng.randint(1, 6))]
+        time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
+        rest, _ = proc.communicate()
+        out = "".join(lines) + rest
         if proc.returncode != -signal.SIGKILL:
             continue  # it finished first: not a kill
         kills += 1
@@ -367,3 +373,26 @@ def test_sigkill_loop_leaves_a_sound_database_that_lost_no_completed_day(tmp_pat
     )
     assert integrity(db) == "ok"
     assert read_days(db) == read_days(tmp_path / "ref.sqlite3")
+
+
+def test_a_version_1_file_gains_the_plan_column_and_keeps_its_days(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    from postured.adapters import history as mod  # noqa: PLC0415 - migrations applied by hand
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    for stmt in mod.MIGRATIONS[0]:
+        conn.execute(stmt)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO days VALUES ('desk', '2026-11-30', 1, 50.0, 20.0, 2, 1, 0, '{}', '{}')"
+    )
+    conn.close()
+    SqliteHistory(db).open().close()  # upgrades to the current version
+    (day,) = read_days(db)
+    assert (day.stats.day, day.stats.sitting_minutes, day.stats.breaks) == ("2026-11-30", 50.0, 2)
+    assert day.stats.done_by_stretch == {}
+    assert day.stats.alert_stretches == {}
+    plan = {"done_by_stretch": {"hip_flexor": 1}, "alerts_done": {"a1": "hip_flexor"}}
+    stats = _stats("2026-12-01", **plan)
+    _write(db, DayRow("desk", stats, complete=True))
+    assert read_days(db)[-1].stats == stats

@@ -184,7 +184,9 @@ def _unit_with_fake_binary(src: Path, tmp_path: Path) -> Path:
 
 
 @needs_analyze
-@pytest.mark.parametrize("name", ["postured.service", "postured-user.service"])
+@pytest.mark.parametrize(
+    "name", ["postured.service", "postured-user.service", "postured-notify.service"]
+)
 def test_units_verify_cleanly(name: str, tmp_path: Path) -> None:
     assert SYSTEMD_ANALYZE is not None
     unit = _unit_with_fake_binary(UNITS / name, tmp_path)
@@ -257,6 +259,15 @@ def test_user_unit_runs_notify_with_watchdog() -> None:
     assert "WatchdogSec" in s
     assert s["ExecStart"][0].endswith("postured run")
     assert s["WantedBy"] == ["default.target"]
+
+
+def test_notify_unit_runs_with_the_desktop_session() -> None:
+    s = _settings("postured-notify.service")
+    assert s["ExecStart"][0].endswith("postured notify")
+    assert s["PartOf"] == ["graphical-session.target"]
+    assert s["WantedBy"] == ["graphical-session.target"]
+    # No session bus (69) and a bad config (78) are not fixed by restarting.
+    assert set(s["RestartPreventExitStatus"][0].split()) == {"69", "78"}
 
 
 # -- the real daemon under a pretend systemd ------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("posture-reminder")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+# The one place the version is written: pyproject.toml reads it from here
+# ([tool.setuptools.dynamic]), so `postured --version` needs no package metadata lookup,
+# which would cost the command line a good part of its start-up.
+__version__ = "0.1.0"

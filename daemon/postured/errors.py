@@ -53,3 +53,11 @@ class StateError(PosturedError):
 
 class HistoryError(PosturedError):
     """The history database cannot be opened, read or written (docs/history.md)."""
+
+
+class DesktopError(PosturedError):
+    """No session bus or no notification server answers on it, or it refused a notification."""
+
+
+class AlertFormatError(PosturedError):
+    """An alert message from the broker is not the alert docs/mqtt.md describes; it is skipped."""

@@ -16,9 +16,12 @@ import sys
 from firmware_sim.bluez.busdaemon import PrivateBus
 from firmware_sim.bluez.control import attach
 from firmware_sim.bluez.double import BluezDouble
-from firmware_sim.bluez.encoders import ENCODER_NAMES
 from firmware_sim.bluez.motion import scenario_motion
 from firmware_sim.bluez.sensor import SimSensor, sensor_address, sensor_name
+from firmware_sim.devices import DEVICE_KINDS, make_device
+from firmware_sim.devices.encoders import ENCODER_NAMES
+from firmware_sim.devices.polar import MODELS, PolarSimDevice
+from firmware_sim.devices.polar import name as polar_name
 from firmware_sim.motion import MOUNTS
 from firmware_sim.scenario import scenario_names
 from postured.errors import PosturedError
@@ -38,7 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mount", default="collar", choices=tuple(MOUNTS), help="where the clip is")
     p.add_argument("--bus", default="", help="D-Bus address to serve on; default: a private bus")
-    p.add_argument("--sensors", type=int, default=1, help="how many sensors (default 1)")
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=DEVICE_KINDS,
+        dest="kinds",
+        help="what the sensors are (repeat to serve several kinds; default postured)",
+    )
+    p.add_argument(
+        "--polar-model",
+        default="h10",
+        choices=tuple(MODELS),
+        help="with --kind polar: an H10 chest strap or a Verity Sense arm band (default h10)",
+    )
+    p.add_argument(
+        "--sensors", type=int, default=1, help="how many sensors of each kind (default 1)"
+    )
     p.add_argument("--speed", type=float, default=1.0, help="script seconds per wall second")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--adapter", default="hci0", help="adapter name (default hci0)")
@@ -64,10 +82,12 @@ async def serve(args: argparse.Namespace) -> int:
     if not 1 <= args.sensors <= 64:
         print("--sensors must be between 1 and 64", file=sys.stderr)
         return 2
+    # Sensors are numbered across kinds, so every address is different.
+    kinds = [k for k in dict.fromkeys(args.kinds or ["postured"]) for _ in range(args.sensors)]
     try:
         motions = [
             scenario_motion(args.scenario, seed=args.seed + i, speed=args.speed, mount=args.mount)
-            for i in range(args.sensors)
+            for i in range(len(kinds))
         ]
     except (PosturedError, ValueError) as exc:
         print(f"python -m firmware_sim bluez: {exc}", file=sys.stderr)
@@ -75,14 +95,20 @@ async def serve(args: argparse.Namespace) -> int:
     sensors = [
         SimSensor(
             address=sensor_address(i),
-            name=sensor_name(i),
+            name=sensor_name(i, kind),
             motion=motions[i],
             adapter=args.adapter,
             samples_per_packet=args.samples_per_packet,
             encoder=args.encoder,
+            device=make_device(kind),
         )
-        for i in range(args.sensors)
+        for i, kind in enumerate(kinds)
     ]
+    for i, s in enumerate(sensors):
+        if s.kind == "polar":
+            model = MODELS[args.polar_model]
+            s.device = PolarSimDevice(model, i)
+            s.name = polar_name(i, model)
     bus: PrivateBus | None = None
     address = args.bus
     if not address:
@@ -104,7 +130,7 @@ async def serve(args: argparse.Namespace) -> int:
         await double.start(address)
         await attach(double)
         for s in sensors:
-            print(f"sensor {s.name} {s.address} on {args.adapter}", flush=True)
+            print(f"sensor {s.name} {s.address} {s.kind} on {args.adapter}", flush=True)
         print(f"export DBUS_SYSTEM_BUS_ADDRESS={address}", flush=True)
         await stop.wait()
     finally:

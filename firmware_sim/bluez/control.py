@@ -45,6 +45,8 @@ class ControlInterface:
                 return Message.new_method_return(msg, "u", [d.send_garbage(body[0], body[1])])
             elif member == "SetBattery":
                 d.set_battery(body[0], body[1])
+            elif member == "RefuseNextStart":
+                d.refuse_next_start(body[0], body[1])
             elif member == "GetWrites":
                 writes = [w for _, w in d.sensor(body[0]).writes]
                 return Message.new_method_return(msg, "aay", [writes])
@@ -131,6 +133,10 @@ class DoubleControl:
 
     async def set_battery(self, address: str, level: int) -> None:
         await self._call("SetBattery", "sy", [address, level])
+
+    async def refuse_next_start(self, address: str, status: int) -> None:
+        """A Polar sensor refuses its next START with this PMD status code."""
+        await self._call("RefuseNextStart", "sy", [address, status])
 
     async def writes(self, address: str) -> list[bytes]:
         return [bytes(w) for w in await self._call("GetWrites", "s", [address])]

@@ -21,27 +21,17 @@ from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 
-from firmware_sim.bluez.encoders import encoder
 from firmware_sim.bluez.objects import OBJECT_MANAGER, PROPERTIES, ObjectTree, Props
 from firmware_sim.bluez.sensor import (
-    BATTERY,
     CCCD_UUID,
-    DATA,
-    FIRMWARE,
-    GATT,
-    MANUFACTURER,
-    MODEL,
     Char,
     SimSensor,
     char_path,
     service_path,
 )
-from postured.errors import PacketError
-from postured.wire.protocol import (
-    SERVICE_UUID,
-    Opcode,
-    decode_control,
-)
+from firmware_sim.devices import service_of
+from firmware_sim.devices.polar import PolarSimDevice
+from postured.wire.pmd import Status
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +48,6 @@ ERR_NOT_PERMITTED = "org.bluez.Error.NotPermitted"
 ERR_NOT_SUPPORTED = "org.bluez.Error.NotSupported"
 ERR_DOES_NOT_EXIST = "org.bluez.Error.DoesNotExist"
 ERR_UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
-
-#: Notifications that must fail to decode, sent on request (short, bad version, bad count).
-GARBAGE: tuple[bytes, ...] = (
-    b"\x00",
-    b"\xff" * 20,
-    bytes([0x20, 0x05, 1, 0, 0, 0, 0, 0, 1, 0]) + b"\x00" * 6,
-    bytes([0x10, 0x05, 1, 0, 0, 0, 0, 0, 3, 0]) + b"\x00" * 6,
-)
 
 
 class BluezDouble:
@@ -183,20 +165,36 @@ class BluezDouble:
     def send_garbage(self, address: str, count: int) -> int:
         """Send ``count`` undecodable data notifications now; returns how many went out."""
         s = self.sensor(address)
-        path = char_path(s.path, GATT[0], DATA)
+        path = self._data_path(s)
         if not (s.connected and self._notify_sessions.get(path)):
             return 0
+        garbage = s.device.garbage
         for i in range(count):
-            self._notify(path, GARBAGE[(s.garbage_sent + i) % len(GARBAGE)])
+            self._notify(path, garbage[(s.garbage_sent + i) % len(garbage)])
         s.garbage_sent += count
         return count
 
     def set_battery(self, address: str, level: int) -> None:
         s = self.sensor(address)
         s.battery = level
-        path = char_path(s.path, GATT[1], BATTERY)
+        ch = s.device.battery
+        if ch is None:
+            return  # a device that is asked for its battery, never notifies it
+        path = char_path(s.path, service_of(s.device.gatt, ch), ch)
         if s.connected and self._notify_sessions.get(path):
-            self._notify(path, bytes([level]))
+            self._notify(path, s.device.battery_value(s))
+
+    @staticmethod
+    def _data_path(s: SimSensor) -> str:
+        ch = s.device.data
+        return char_path(s.path, service_of(s.device.gatt, ch), ch)
+
+    def refuse_next_start(self, address: str, status: int) -> None:
+        """A Polar sensor refuses its next START with PMD ``status`` (9 INVALID_RANGE...)."""
+        dev = self.sensor(address).device
+        if not isinstance(dev, PolarSimDevice):
+            raise KeyError(f"{address} is not a Polar sensor")
+        dev.pmd.refuse_next_start = Status(status)
 
     # --- D-Bus plumbing ----------------------------------------------------------------
     def _send(self, msg: Message) -> None:
@@ -319,7 +317,7 @@ class BluezDouble:
             return False
         for flt in self._discovery.values():
             uuids = [u.lower() for u in flt.get("UUIDs", [])]
-            if not uuids or SERVICE_UUID in uuids:
+            if not uuids or set(uuids) & set(s.device.advertised_uuids):
                 return True
         return False
 
@@ -336,7 +334,7 @@ class BluezDouble:
             "LegacyPairing": Variant("b", False),
             "RSSI": Variant("n", rssi),
             "Connected": Variant("b", False),
-            "UUIDs": Variant("as", [SERVICE_UUID]),
+            "UUIDs": Variant("as", list(s.device.advertised_uuids)),
             "Adapter": Variant("o", self.adapter_path),
             "ServicesResolved": Variant("b", False),
             "AdvertisingFlags": Variant("ay", b"\x06"),
@@ -410,7 +408,7 @@ class BluezDouble:
 
     def _export_gatt(self, s: SimSensor) -> None:
         dev = s.path
-        for svc in GATT:
+        for svc in s.device.gatt:
             spath = service_path(dev, svc)
             self.tree.add(
                 spath,
@@ -432,7 +430,7 @@ class BluezDouble:
                     "Flags": Variant("as", list(ch.flags)),
                     "MTU": Variant("q", self.mtu),
                 }
-                if "notify" in ch.flags:
+                if "notify" in ch.flags or "indicate" in ch.flags:
                     props["Notifying"] = Variant("b", False)
                 self.tree.add(cpath, {GATT_CHAR: props})
                 if ch.cccd is not None:
@@ -460,7 +458,7 @@ class BluezDouble:
             del self._notify_sessions[path]
         if s.path in self.tree:
             self.tree.set(s.path, DEVICE, {"ServicesResolved": Variant("b", False)})
-            for svc in GATT:
+            for svc in s.device.gatt:
                 self.tree.remove(service_path(s.path, svc))
             self.tree.set(s.path, DEVICE, {"Connected": Variant("b", False)})
         s.last_seen = time.monotonic()
@@ -468,7 +466,7 @@ class BluezDouble:
 
     # --- GATT --------------------------------------------------------------------------
     def _char_at(self, s: SimSensor, path: str) -> Char | None:
-        for svc in GATT:
+        for svc in s.device.gatt:
             for ch in svc.chars:
                 if char_path(s.path, svc, ch) == path:
                     return ch
@@ -498,16 +496,18 @@ class BluezDouble:
         if member == "WriteValue":
             if "write" not in ch.flags and "write-without-response" not in ch.flags:
                 raise DBusError(ERR_NOT_PERMITTED, "Write not permitted")
-            self._write(s, bytes(msg.body[0]))
+            self._write(s, ch, bytes(msg.body[0]))
             return Message.new_method_return(msg)
         if member == "StartNotify":
-            if "notify" not in ch.flags:
+            if "notify" not in ch.flags and "indicate" not in ch.flags:
                 raise DBusError(ERR_NOT_SUPPORTED, "Operation is not supported")
             senders = self._notify_sessions.setdefault(path, set())
             first = not senders
             senders.add(sender)
             if first:
                 self.tree.set(path, GATT_CHAR, {"Notifying": Variant("b", True)})
+                if s.device.streams_on_subscribe and ch is s.device.data:
+                    self._start_streaming(s)
             return Message.new_method_return(msg)
         if member == "StopNotify":
             senders = self._notify_sessions.get(path, set())
@@ -522,36 +522,35 @@ class BluezDouble:
         raise DBusError(ERR_UNKNOWN_METHOD, f"GattCharacteristic1.{member} is not implemented")
 
     def _read(self, s: SimSensor, ch: Char) -> bytes:
-        if ch is BATTERY:
-            return bytes([s.battery])
-        if ch is FIRMWARE:
-            return s.firmware.encode()
-        if ch is MANUFACTURER:
-            return s.manufacturer.encode()
-        if ch is MODEL:
-            return s.model.encode()
-        raise DBusError(ERR_NOT_PERMITTED, "Read not permitted")
+        value = s.device.read(s, ch)
+        if value is None:
+            raise DBusError(ERR_NOT_PERMITTED, "Read not permitted")
+        return value
 
-    def _write(self, s: SimSensor, data: bytes) -> None:
+    def _write(self, s: SimSensor, ch: Char, data: bytes) -> None:
         s.writes.append((time.time(), data))
         try:
-            cmd = decode_control(data)
-        except PacketError as exc:
-            log.warning("%s: malformed control write %s: %s", s.address, data.hex(), exc)
+            done = s.device.write(s, ch, data)
+        except ValueError as exc:
+            log.warning("%s: malformed write %s: %s", s.address, data.hex(), exc)
             # An application-level ATT error, as firmware would answer.
             raise DBusError(ERR_FAILED, "Operation failed with ATT error: 0x80") from exc
-        s.commands.append(cmd)
-        log.info("%s: control %s", s.address, cmd)
-        if cmd.opcode in (Opcode.START, Opcode.SET_RATE):
-            assert cmd.rate_hz is not None
-            s.rate_hz = cmd.rate_hz
-            if cmd.opcode is Opcode.START or s.streaming:
-                self._start_streaming(s)
-        elif cmd.opcode is Opcode.STOP:
+        log.info("%s: write %s", s.address, data.hex())
+        if done.start:
+            self._start_streaming(s)
+        elif done.stop:
             s.streaming = False
             task = self._streamers.pop(s.path, None)
             if task is not None:
                 task.cancel()
+        if done.reply_on is None:
+            path = self._data_path(s)
+        else:
+            path = char_path(s.path, service_of(s.device.gatt, done.reply_on), done.reply_on)
+        # Notifications (or indications) nobody enabled are not sent, as on a device.
+        if done.replies and self._notify_sessions.get(path):
+            for reply in done.replies:
+                self._notify(path, reply)
 
     # --- streaming ---------------------------------------------------------------------
     def _notify(self, path: str, value: bytes) -> None:
@@ -573,7 +572,7 @@ class BluezDouble:
         time nobody listened to shows up at the receiver as a gap.
         """
         loop = asyncio.get_running_loop()
-        path = char_path(s.path, GATT[0], DATA)
+        path = self._data_path(s)
         n, rate = s.samples_per_packet, s.rate_hz
         period = n / rate
         boot = loop.time() - (time.monotonic() - s.boot_t)  # device time 0 on the loop clock
@@ -589,7 +588,7 @@ class BluezDouble:
             await asyncio.sleep(max(0.0, boot + s.next_t + period - loop.time()))
             t = s.next_t + np.arange(n) / rate
             s.seq += 1
-            data = encoder(s.encoder)(s.seq, int(t[0] * 1000), rate, s.range_g, s.motion(t))
+            data = s.device.packet(s, t, s.motion(t))
             s.next_t += period
             if s.stalled or not self._notify_sessions.get(path):
                 s.packets_lost += 1

@@ -1,4 +1,4 @@
-"""One simulated PostureClip as the double sees it: identity, GATT layout, link state.
+"""One simulated sensor as the double sees it: identity, device kind, link state.
 
 Object paths follow BlueZ exactly (bleak parses handles out of the last four hex digits
 and finds a characteristic's device by cutting 21 characters off its path).
@@ -13,56 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from firmware_sim.bluez.encoders import EncoderName
-from postured.wire.protocol import (
-    BATTERY_LEVEL_UUID,
-    BATTERY_SERVICE_UUID,
-    CONTROL_CHAR_UUID,
-    DATA_CHAR_UUID,
-    DEVICE_INFO_SERVICE_UUID,
-    DEVICE_NAME_PREFIX,
-    FIRMWARE_REVISION_UUID,
-    MANUFACTURER_NAME_UUID,
-    MODEL_NUMBER_UUID,
-    SERVICE_UUID,
-    ControlCommand,
-)
+from firmware_sim.devices import Char, Device, Service, device_name, make_device
+from firmware_sim.devices.encoders import EncoderName
+from postured.wire.protocol import ControlCommand
 
 CCCD_UUID = "00002902-0000-1000-8000-00805f9b34fb"
 
 #: (t seconds since boot, shape (N,)) -> accelerometer counts, shape (N, 3) int16.
 Motion = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.int16]]
 
-
-@dataclass(frozen=True, slots=True)
-class Char:
-    """One characteristic: relative handle, UUID, BlueZ flags, optional CCCD handle."""
-
-    handle: int
-    uuid: str
-    flags: tuple[str, ...]
-    cccd: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Service:
-    handle: int
-    uuid: str
-    chars: tuple[Char, ...]
-
-
-# Handles as a small GATT server would number them (service, char decl+value, CCCD).
-DATA = Char(0x000B, DATA_CHAR_UUID, ("notify",), cccd=0x000D)
-CONTROL = Char(0x000E, CONTROL_CHAR_UUID, ("write", "write-without-response"))
-BATTERY = Char(0x0012, BATTERY_LEVEL_UUID, ("read", "notify"), cccd=0x0014)
-MANUFACTURER = Char(0x0016, MANUFACTURER_NAME_UUID, ("read",))
-MODEL = Char(0x0018, MODEL_NUMBER_UUID, ("read",))
-FIRMWARE = Char(0x001A, FIRMWARE_REVISION_UUID, ("read",))
-GATT: tuple[Service, ...] = (
-    Service(0x000A, SERVICE_UUID, (DATA, CONTROL)),
-    Service(0x0011, BATTERY_SERVICE_UUID, (BATTERY,)),
-    Service(0x0015, DEVICE_INFO_SERVICE_UUID, (MANUFACTURER, MODEL, FIRMWARE)),
-)
+__all__ = ["CCCD_UUID", "Char", "Motion", "Service", "SimSensor", "sensor_address", "sensor_name"]
 
 
 def device_path(adapter: str, address: str) -> str:
@@ -82,8 +42,8 @@ def sensor_address(index: int) -> str:
     return f"C0:FF:EE:50:{(index >> 8) & 0xFF:02X}:{index & 0xFF:02X}"
 
 
-def sensor_name(index: int) -> str:
-    return f"{DEVICE_NAME_PREFIX}-{0x1A00 + index:04X}"
+def sensor_name(index: int, kind: str = "postured") -> str:
+    return device_name(kind, index)
 
 
 @dataclass(eq=False)
@@ -101,6 +61,7 @@ class SimSensor:
     manufacturer: str = "posture-reminder"
     model: str = "PostureClip sim"
     samples_per_packet: int = 5
+    device: Device = field(default_factory=lambda: make_device("postured"))
     encoder: EncoderName = "daemon"  # which code packetises (firmware_sim/bluez/encoders.py)
     boot_t: float = field(default_factory=time.monotonic)
     # link state
@@ -122,6 +83,10 @@ class SimSensor:
     garbage_sent: int = 0
     connects: int = 0
     drops: int = 0
+
+    @property
+    def kind(self) -> str:
+        return self.device.kind
 
     @property
     def path(self) -> str:

@@ -22,7 +22,6 @@ from bleak.backends.bluezdbus import manager as bleak_manager
 
 from firmware_sim.bluez import PrivateBus, private_bus, write_bluetoothctl_stub
 from firmware_sim.bluez.control import DoubleControl
-from firmware_sim.bluez.sensor import sensor_address, sensor_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +48,7 @@ class DoubleProcess:
     proc: subprocess.Popen[bytes] | None = None
     addresses: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
 
     def start(self, timeout: float = 15.0) -> None:
         assert self.proc is None
@@ -69,8 +69,15 @@ class DoubleProcess:
             if not chunk and (self.proc.poll() is not None or left <= 0):
                 self.stop()
                 raise RuntimeError(f"the BlueZ double did not start: {self.log_path.read_text()}")
-        self.addresses = [sensor_address(i) for i in range(self.sensors)]
-        self.names = [sensor_name(i) for i in range(self.sensors)]
+        # "sensor NAME ADDRESS KIND on ADAPTER", one line per sensor, before the export line;
+        # a name may hold spaces ("Polar H10 1A2B3C00").
+        for line in out.decode().splitlines():
+            if line.startswith("sensor "):
+                *words, address, kind, _, _ = line.split()[1:]
+                name = " ".join(words)
+                self.names.append(name)
+                self.addresses.append(address)
+                self.kinds.append(kind)
 
     def kill(self) -> None:
         """SIGKILL: no goodbye on the bus beyond the name owner vanishing."""

@@ -19,6 +19,7 @@ from postured.config.sensors import SensorConfig
 from postured.ports.source import LinkUp, Samples
 from postured.wire.protocol import SERVICE_UUID
 from tests.ble.conftest import StartDouble
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.ble
 
@@ -98,17 +99,22 @@ async def test_discovery_connect_and_disconnect_follow_bluez(
     await client.call("/org/bluez/hci0", "org.bluez.Adapter1", "StartDiscovery")
     again = await client.call("/org/bluez/hci0", "org.bluez.Adapter1", "StartDiscovery")
     assert again.error_name == "org.bluez.Error.InProgress"  # one session per client
-    await asyncio.sleep(0.3)
+
+    def rssi_updates() -> list[list[object]]:
+        return [
+            b
+            for p, m, b in client.signals
+            if p == dev and m == "PropertiesChanged" and "RSSI" in b[1]
+        ]
+
+    # The device keeps advertising while discovery runs: its RSSI changes more than once.
+    await until(lambda: len(rssi_updates()) >= 2, what="two RSSI updates while discovering")
     added = [b for p, m, b in client.signals if m == "InterfacesAdded"]
     assert added[0][0] == dev
     props = {k: v.value for k, v in added[0][1]["org.bluez.Device1"].items()}
     assert props["Name"] == d.names[0]
     assert SERVICE_UUID in props["UUIDs"]
     assert props["Connected"] is False
-    rssi_updates = [
-        b for p, m, b in client.signals if p == dev and m == "PropertiesChanged" and "RSSI" in b[1]
-    ]
-    assert len(rssi_updates) >= 2  # the device keeps advertising while discovery runs
     await client.call("/org/bluez/hci0", "org.bluez.Adapter1", "StopDiscovery")
 
     client.signals.clear()
@@ -143,7 +149,7 @@ async def test_gatt_needs_a_connection_and_refuses_what_the_sensor_cannot_do(
     d = start_double(1)
     dev = "/org/bluez/hci0/dev_" + d.addresses[0].replace(":", "_")
     await client.call("/org/bluez/hci0", "org.bluez.Adapter1", "StartDiscovery")
-    await asyncio.sleep(0.2)
+    await until(lambda: any(p == dev and m == "InterfacesAdded" for p, m, _ in client.signals))
     await client.call(dev, "org.bluez.Device1", "Connect")
     data = dev + "/service000a/char000b"
     read = await client.call(data, "org.bluez.GattCharacteristic1", "ReadValue", "a{sv}", [{}])

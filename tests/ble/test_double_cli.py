@@ -16,3 +16,12 @@ def test_bad_arguments_exit_2_with_a_message(
 ) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_unknown_kind_exits_2_naming_the_kinds(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--kind", "fitbit"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "'postured', 'witmotion'" in err
+    assert "fitbit" in err

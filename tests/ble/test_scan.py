@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from firmware_sim.bluez.control import DoubleControl
 from postured.adapters.ble import BleSource, LinkTiming, scan
 from postured.adapters.ble.scan import EX_UNAVAILABLE, add_parser, run
 from postured.adapters.ble.scanner import shared_scanner
-from postured.config.loader import Config
+from postured.config.loader import Config, load
 from postured.config.sensors import SensorConfig
 from postured.errors import SensorError
 from postured.ports.source import LinkUp
@@ -86,9 +87,42 @@ def test_scan_command_prints_a_table(
     args = parser.parse_args(["scan", "--timeout", "0.5"])
     assert args.handler(args, Config()) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["NAME", "ADDRESS", "RSSI"]
-    rows = {line.split()[1]: line.split()[0] for line in out[1:]}
+    assert out[0].split() == ["KIND", "NAME", "ADDRESS", "RSSI"]
+    table = out[1 : out.index("")]
+    rows = {line.split()[2]: line.split()[1] for line in table}
     assert rows == dict(zip(d.addresses, d.names, strict=True))
+    assert {line.split()[0] for line in table} == {"postured"}
+
+
+@pytest.mark.asyncio
+async def test_scan_tells_each_kind_apart(start_double: StartDouble) -> None:
+    d = start_double(2, "--kind", "postured", "--kind", "witmotion")
+    found = await scan("hci0", 0.5)
+    assert sorted((f.address, f.name, f.kind) for f in found) == sorted(
+        zip(d.addresses, d.names, d.kinds, strict=True)
+    )
+    assert sorted(d.kinds) == ["postured", "postured", "witmotion", "witmotion"]
+    assert all(
+        n.startswith("WT901BLE") for n, k in zip(d.names, d.kinds, strict=True) if k == "witmotion"
+    )
+
+
+def test_scan_prints_sensors_tables_that_load_as_a_configuration(
+    start_double: StartDouble, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    d = start_double(1, "--kind", "witmotion", "--kind", "postured")
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["scan", "--timeout", "0.5"])
+    assert args.handler(args, Config()) == 0
+    out = capsys.readouterr().out
+    conf = tmp_path / "pasted.toml"
+    conf.write_text(out[out.index("[[sensors]]") :])
+    sensors = load(conf).sensors
+    assert sorted((s.kind, s.address, s.source) for s in sensors) == sorted(
+        (k, a, "ble") for k, a in zip(d.kinds, d.addresses, strict=True)
+    )
+    assert len({s.id for s in sensors}) == 2
 
 
 @pytest.mark.usefixtures("bluez_bus")

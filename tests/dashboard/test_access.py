@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
+from postured.adapters import credentials
 from postured.config.dashboard import DashboardConfig
 from postured.dashboard import access
 from postured.errors import ConfigError
@@ -14,12 +16,12 @@ TOKEN = "0123456789abcdef0123"  # noqa: S105 - a test value, not a secret
 
 
 def test_loopback_needs_no_token() -> None:
-    assert access.load_token(DashboardConfig(), "cfg.toml", {}) is None
+    assert credentials.load_token(DashboardConfig(), "cfg.toml", {}) is None
 
 
 def test_other_address_without_a_token_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as e:
-        access.load_token(DashboardConfig(host="0.0.0.0"), "cfg.toml", {})  # noqa: S104
+        credentials.load_token(DashboardConfig(host="0.0.0.0"), "cfg.toml", {})  # noqa: S104
     assert e.value.key == "dashboard.token_file"
     assert "token" in e.value.reason
     assert str(e.value).startswith("cfg.toml: dashboard.token_file")
@@ -29,25 +31,25 @@ def test_token_from_a_file(tmp_path: Path) -> None:
     f = tmp_path / "tok"
     f.write_text(TOKEN + "\n")
     cfg = DashboardConfig(host="192.168.1.5", token_file=str(f))
-    assert access.load_token(cfg, "c", {}) == TOKEN
+    assert credentials.load_token(cfg, "c", {}) == TOKEN
 
 
 def test_token_from_the_systemd_credential(tmp_path: Path) -> None:
     (tmp_path / "dashboard-token").write_text(TOKEN)
     cfg = DashboardConfig(host="::")
-    assert access.load_token(cfg, "c", {"CREDENTIALS_DIRECTORY": str(tmp_path)}) == TOKEN
+    assert credentials.load_token(cfg, "c", {"CREDENTIALS_DIRECTORY": str(tmp_path)}) == TOKEN
 
 
 def test_missing_credential_on_another_address(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read the token file"):
-        access.load_token(
+    with pytest.raises(ConfigError, match="cannot read the dashboard token file"):
+        credentials.load_token(
             DashboardConfig(host="10.0.0.2"), "c", {"CREDENTIALS_DIRECTORY": str(tmp_path)}
         )
 
 
 def test_loopback_ignores_an_absent_credential(tmp_path: Path) -> None:
     env = {"CREDENTIALS_DIRECTORY": str(tmp_path)}
-    assert access.load_token(DashboardConfig(), "c", env) is None
+    assert credentials.load_token(DashboardConfig(), "c", env) is None
 
 
 @pytest.mark.parametrize("bad", ["short", "with a space in the middle!!", ""])
@@ -55,7 +57,7 @@ def test_weak_tokens_are_refused(tmp_path: Path, bad: str) -> None:
     f = tmp_path / "tok"
     f.write_text(bad)
     with pytest.raises(ConfigError, match="at least 16"):
-        access.load_token(DashboardConfig(host="10.0.0.2", token_file=str(f)), "c", {})
+        credentials.load_token(DashboardConfig(host="10.0.0.2", token_file=str(f)), "c", {})
 
 
 def test_token_matches() -> None:
@@ -99,4 +101,23 @@ def test_origin_allowed(origin: str | None, host: str, ok: bool) -> None:
 def test_a_token_on_loopback_is_used(tmp_path: Path) -> None:
     f = tmp_path / "tok"
     f.write_text(TOKEN)
-    assert access.load_token(DashboardConfig(token_file=str(f)), "c", {}) == TOKEN
+    assert credentials.load_token(DashboardConfig(token_file=str(f)), "c", {}) == TOKEN
+
+
+def test_a_token_file_others_can_read_is_warned_about_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same warning as for the MQTT password file, from the same function."""
+    f = tmp_path / "tok"
+    f.write_text(TOKEN)
+    cfg = DashboardConfig(host="10.0.0.2", token_file=str(f))
+    f.chmod(0o600)
+    with caplog.at_level(logging.WARNING, "postured.adapters.credentials"):
+        assert credentials.load_token(cfg, "c", {}) == TOKEN
+        assert caplog.records == []
+        f.chmod(0o640)
+        assert credentials.load_token(cfg, "c", {}) == TOKEN
+        assert credentials.load_token(cfg, "c", {}) == TOKEN  # checked again, said once
+    assert [r.getMessage() for r in caplog.records] == [
+        f"dashboard token: {f} can be read by other users (mode 0640); chmod 600 it"
+    ]

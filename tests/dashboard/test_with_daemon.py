@@ -19,6 +19,7 @@ from tests.dashboard.conftest import make_config
 from tests.dashboard.live import reading
 from tests.dashboard.test_server import read_until
 from tests.support.mosquitto import Mosquitto, free_port
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.asyncio]
 
@@ -45,6 +46,21 @@ async def test_simulated_day_reaches_the_page(mosquitto: Mosquitto, tmp_path: Pa
                 headers={"Origin": dash.url.rstrip("/")},
             ) as reply:
                 answer = await reply.json()
+            # The alert card's Done: the daemon marks the alert's stretch in the day's plan.
+            async with http.post(
+                dash.url + "api/sensors/sim/done",
+                json={"alert_id": first_alert["data"]["id"]},
+                headers={"Origin": dash.url.rstrip("/")},
+            ) as reply:
+                done = await reply.json()
+            stretch = first_alert["data"]["stretch"]["id"]
+
+            def plan_shown() -> bool:
+                stats = dash.snapshot()["sensors"][0]["stats"] or {}
+                return bool(stats.get("done_by_stretch") == {stretch: 1})
+
+            # The statistics follow the reply within the bridge's spacing of one a second.
+            await until(plan_shown, within=5)
             async with http.get(dash.url + "api/snapshot") as resp:
                 snap = await resp.json()
         finally:
@@ -61,5 +77,7 @@ async def test_simulated_day_reaches_the_page(mosquitto: Mosquitto, tmp_path: Pa
     assert view["state"]["calibrated"] is True
     assert view["state"]["snoozed_until"] is not None
     assert {x["event"] for x in view["timeline"]} >= {"posture", "sitting_start", "alert"}
+    assert done["ok"] is True, done
+    assert view["stats"]["done_by_stretch"] == {stretch: 1}
     assert snap["status"] is True
     assert snap["counters"]["malformed"] == 0

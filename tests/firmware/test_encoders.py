@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from firmware_sim.bluez import encoders
+from firmware_sim.devices import encoders
 
 
 def test_firmware_encoder_is_the_firmware_file_and_agrees() -> None:

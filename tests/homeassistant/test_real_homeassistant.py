@@ -203,6 +203,16 @@ async def test_devices_entities_states_commands_and_availability(
             ) as resp:
                 assert resp.status == 200
             await until(lambda: [c.name for c in kitchen_cmds.commands] == ["calibrate"], 20)
+            # "Stretch done" answers the newest alert: cmd/done with {}.
+            async with session.post(
+                f"{url}/api/services/button/press",
+                json={"entity_id": "button.posture_sensor_kitchen_stretch_done"},
+                headers=h,
+            ) as resp:
+                assert resp.status == 200
+            await until(lambda: [c.name for c in kitchen_cmds.commands][-1:] == ["done"], 20)
+            done = kitchen_cmds.commands[-1]
+            assert (done.alert_id, done.stretch) == (None, None)
             assert office_cmds.commands == []
 
             # The office daemon goes away: only its sensors become unavailable.

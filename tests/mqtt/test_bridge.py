@@ -31,7 +31,7 @@ from tests.mqtt.helpers import (
     make_stats,
 )
 from tests.support.mosquitto import Mosquitto, Subscriber, running_broker
-from tests.support.waiting import until
+from tests.support.waiting import quiet, until
 
 pytestmark = pytest.mark.broker
 
@@ -113,7 +113,7 @@ async def test_state_is_rate_limited_and_retained_for_a_late_subscriber(
         bridge.state("desk", make_state(t + 5, slouching=True), {"battery": 89, "rssi": -61})
         bridge.stats("desk", make_stats(alerts=4))
         await asyncio.to_thread(sub.wait_for, count=2)
-        await asyncio.sleep(0.3)
+        await quiet()  # the wobbles in between must publish nothing
     states = payloads(sub)
     assert [s["slouching"] for s in states] == [False, True]
     late = mosquitto.retained("posture/#", 1.0)
@@ -133,9 +133,11 @@ async def test_discovery_topics_are_the_ones_the_bridge_uses(
     subscribers: list[Subscriber],
 ) -> None:  # fmt: skip
     async with open_bridge(mosquitto.port) as bridge:
+        published = mosquitto.sub("posture/desk/state")
+        subscribers.append(published)
         bridge.availability("desk", True)
         bridge.state("desk", make_state(), {"battery": 70, "rssi": -55})
-        await asyncio.sleep(0.3)
+        await asyncio.to_thread(published.wait_for)
         retained = dict(await asyncio.to_thread(mosquitto.retained, "#", 1.0))
         found = {t: p for t, p in retained.items() if t.startswith("homeassistant/device/")}
         assert set(found) == {
@@ -174,8 +176,10 @@ async def test_home_assistant_birth_resends_discovery_and_state(
     mosquitto: Mosquitto, open_bridge: BridgeFactory, subscribers: list[Subscriber]
 ) -> None:
     async with open_bridge(mosquitto.port, sensors=SENSORS[:1]) as bridge:
+        published = mosquitto.sub("posture/desk/state")
+        subscribers.append(published)
         bridge.state("desk", make_state(), {})
-        await asyncio.sleep(0.2)
+        await asyncio.to_thread(published.wait_for)
         sub = mosquitto.sub("homeassistant/device/#")
         state = mosquitto.sub("posture/desk/state")
         subscribers += [sub, state]
@@ -185,22 +189,30 @@ async def test_home_assistant_birth_resends_discovery_and_state(
         await asyncio.to_thread(sub.wait_for, count=2, timeout=5)
         await asyncio.to_thread(state.wait_for, count=2, timeout=5)
         mosquitto.pub("homeassistant/status", "offline")
-        await asyncio.sleep(0.4)
+        await quiet()  # Home Assistant going offline must not bring discovery again
     assert len(sub.lines()) == 2
 
 
 @pytest.mark.asyncio
 async def test_a_sensor_removed_from_the_config_is_cleared(
-    mosquitto: Mosquitto, open_bridge: BridgeFactory
+    mosquitto: Mosquitto, open_bridge: BridgeFactory, subscribers: list[Subscriber]
 ) -> None:
+    published = mosquitto.sub("posture/sofa/state")
+    subscribers.append(published)
     async with open_bridge(mosquitto.port) as bridge:
         bridge.state("sofa", make_state(), {})
-        await asyncio.sleep(0.3)
+        await asyncio.to_thread(published.wait_for)
     before = dict(mosquitto.retained("#", 1.0))
     assert "homeassistant/device/postured_sofa/config" in before
     assert "posture/sofa/state" in before
+    sofa = [t for t in before if "sofa" in t]
+    cleared = mosquitto.sub("#")
+    subscribers.append(cleared)
     async with open_bridge(mosquitto.port, sensors=SENSORS[:1]):
-        await asyncio.sleep(0.3)
+        # mosquitto_sub -v shows a zero-byte (clearing) message as "(null)".
+        await asyncio.to_thread(
+            cleared.wait_for, lambda t, p: t in sofa and p == "(null)", count=len(sofa)
+        )
     after = dict(mosquitto.retained("#", 1.0))
     assert "homeassistant/device/postured_desk/config" in after
     assert not [t for t in after if "sofa" in t]
@@ -224,7 +236,7 @@ async def test_bad_commands_get_error_replies_and_change_nothing(
         mosquitto.pub("posture/desk/cmd/snooze", '{"minutes": 9999, "request_id": "q2"}')
         mosquitto.pub("posture/kitchen/cmd/calibrate", "{}")  # not configured: ignored
         await asyncio.to_thread(replies.wait_for, count=5)
-        await asyncio.sleep(0.3)
+        await quiet()  # the ignored kitchen command has no reply to await
         assert recorder.commands == []
         assert bridge.counters["malformed_commands"] == 5
         recorder.busy = True
@@ -298,14 +310,14 @@ async def test_broker_outage_delivers_every_alert_in_order_once(
             await until(lambda: not bridge.connected)
             for n in range(3, 8):
                 bridge.alert("desk" if n % 2 else "sofa", make_alert(n))
-            await asyncio.sleep(0.3)
+            await quiet()  # nothing may leave the queue while the broker is down
             assert bridge.counters["queued"] == 5
             broker.start()
             for n in range(8, 10):
                 bridge.alert("desk", make_alert(n))
             await asyncio.to_thread(sub.wait_for, count=10, timeout=15)
             await until(lambda: bridge.counters["queued"] == 0)
-        await asyncio.sleep(0.3)
+        await quiet()  # a duplicate would arrive now
         ids = alert_ids(sub)
         assert ids == [f"alert-{n:04d}" for n in range(10)]
     finally:
@@ -335,7 +347,7 @@ async def test_daemon_restart_during_outage_still_delivers(
             bridge.alert("desk", make_alert(5))
             await asyncio.to_thread(sub.wait_for, count=6, timeout=15)
             await until(lambda: bridge.counters["queued"] == 0)
-        await asyncio.sleep(0.3)
+        await quiet()  # a duplicate would arrive now
         assert alert_ids(sub) == [f"alert-{n:04d}" for n in range(6)]
         assert json.loads((tmp_path / "state" / OUTBOX_FILE).read_text())["alerts"] == []
     finally:
@@ -453,8 +465,10 @@ async def test_an_alert_the_broker_refuses_is_dropped_not_retried_forever(
             async with open_bridge(broker.port) as bridge:
                 bridge.alert("desk", make_alert(1))
                 bridge.alert("sofa", make_alert(2))
-                await until(lambda: bridge.counters["queued"] == 0)
-                await asyncio.sleep(0.3)
+                await until(
+                    lambda: bridge.counters["queued"] == 0 and bridge.counters["refused"] == 1
+                )
+                await quiet()  # the refused alert must not come back
                 assert bridge.counters["refused"] == 1
                 assert bridge.connected
             assert alert_ids(sub) == ["alert-0002"]

@@ -79,6 +79,12 @@ def test_snooze_minutes_out_of_schema(minutes: object) -> None:
         ("pause", b'{"paused": "no"}', "true or false"),
         ("resume", b'{"request_id": ""}', "request_id"),
         ("resume", b'{"request_id": "has space"}', "request_id"),
+        ("done", b'{"alert_id": "a", "stretch": "hip_flexor"}', "not both"),
+        ("done", b'{"alert_id": 17}', "alert_id"),
+        ("done", b'{"alert_id": "has space"}', "alert_id"),
+        ("done", b'{"stretch": "yoga"}', "must be one of chest_opener"),
+        ("done", b'{"stretch": ["hip_flexor"]}', "must be one of"),
+        ("done", b'{"minutes": 5}', "unknown field"),
         ("calibrate", b"[" * 100_000, "bytes"),
         ("calibrate", b" " * (MAX_COMMAND_BYTES + 1), "at most 1024"),
     ],
@@ -100,3 +106,16 @@ def test_reply_fields_cannot_be_overridden_by_extra() -> None:
     r = reply_payload("snooze", ok=False, request_id="7", error="no", extra={"ok": True, "n": 1})
     assert r == {"ok": False, "command": "snooze", "request_id": "7", "error": "no", "n": 1}
     assert reply_payload("calibrate", ok=True) == {"ok": True, "command": "calibrate"}
+
+
+@given(alert_id=request_ids)
+def test_done_forms(alert_id: str) -> None:
+    assert parse_command("desk", "done", b"{}") == Command("desk", "done")
+    by_alert = parse_command("desk", "done", json.dumps({"alert_id": alert_id}).encode())
+    assert (by_alert.alert_id, by_alert.stretch) == (alert_id, None)
+    by_stretch = parse_command("desk", "done", b'{"stretch": "hip_mobility", "request_id": "r"}')
+    assert (by_stretch.alert_id, by_stretch.stretch, by_stretch.request_id) == (
+        None,
+        "hip_mobility",
+        "r",
+    )

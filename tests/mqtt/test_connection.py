@@ -10,12 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from postured.adapters.mqtt.connection import (
-    Message,
-    MqttConnection,
-    NotConnectedError,
-    read_password,
-)
+from postured.adapters.credentials import read_password
+from postured.adapters.mqtt.connection import Message, MqttConnection, NotConnectedError
 from postured.config.loader import is_loopback
 from postured.errors import BrokerError, ConfigError
 from tests.mqtt.helpers import fast_config
@@ -50,13 +46,13 @@ def test_a_password_file_others_can_read_is_warned_about(
     secret.write_text(SECRET)
     cfg = fast_config(1, username="alice", password_file=str(secret))
     secret.chmod(0o600)
-    with caplog.at_level(logging.WARNING, "postured.adapters.mqtt.connection"):
+    with caplog.at_level(logging.WARNING, "postured.adapters.credentials"):
         read_password(cfg, {})
         assert caplog.records == []
         secret.chmod(0o644)
         assert read_password(cfg, {}) == SECRET
     assert [r.getMessage() for r in caplog.records] == [
-        f"MQTT: {secret} can be read by other users (mode 0644); chmod 600 it"
+        f"MQTT password: {secret} can be read by other users (mode 0644); chmod 600 it"
     ]
 
 
@@ -107,8 +103,10 @@ def test_loopback_detection() -> None:
 
 
 def test_tls_files_that_do_not_load_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="TLS"):
+    with pytest.raises(ConfigError, match="cannot load the CA certificates") as e:
         MqttConnection(fast_config(1, tls=True, ca_file=str(tmp_path / "missing.pem")))
+    assert e.value.key == "mqtt.ca_file"
+    assert "No such file" in e.value.reason
 
 
 # -- against mosquitto --------------------------------------------------------------------

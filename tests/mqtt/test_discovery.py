@@ -110,6 +110,8 @@ def test_the_entities_issue_16_asks_for(announced: tuple[str, dict[str, Any]]) -
     assert c["activity"]["options"] == ["still", "active", "walking"]
     assert c["snoozed_until"]["device_class"] == "timestamp"
     assert c["cancel_snooze"]["command_topic"] == T.command("desk-1", "resume")
+    assert c["stretch_done"]["command_topic"] == T.command("desk-1", "done")
+    assert c["stretch_done"]["payload_press"] == "{}"
     number = c["snooze_minutes"]
     assert (number["min"], number["max"]) == (1, 240)
     payload = number["command_template"].replace("{{ value | int }}", "45").encode()

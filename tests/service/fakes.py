@@ -24,6 +24,7 @@ from postured.core.events import (
     PostureChanged,
     SensorState,
     Stretch,
+    StretchDone,
 )
 from postured.ports.sink import CommandHandler, MemorySink
 from postured.ports.source import Samples, SourceEvent
@@ -168,6 +169,16 @@ class ScriptedDetector:
         self.commands.append(("resume", t, None))
         self.paused = False
         return []
+
+    def done(
+        self, t: float, *, alert_id: str | None = None, stretch_id: str | None = None
+    ) -> list[Event]:
+        self.commands.append(("done", t, None))
+        stretch = stretch_id or "chest_opener"
+        counts = dict(self.stats.done_by_stretch)
+        counts[stretch] = counts.get(stretch, 0) + 1
+        self.stats = replace(self.stats, done_by_stretch=counts)
+        return [StretchDone(t=t, stretch=stretch, alert_id=alert_id)]
 
     def state(self, t: float) -> SensorState:
         return SensorState(

@@ -39,9 +39,9 @@ segments = [
 """
 
 
-def start_double(address: str, scenario: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_double(address: str, scenario: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "firmware_sim.bluez", "--bus", address]
-    cmd += ["--scenario", str(scenario), "--adv-interval", "0.05"]
+    cmd += ["--scenario", str(scenario), "--adv-interval", "0.05", *extra]
     with log.open("ab") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
     assert proc.stdout is not None
@@ -154,6 +154,77 @@ haptic = true
             d.signal(signal.SIGTERM)
             assert d.wait(10) == 0
         assert ("posture/clip/availability", "offline") in sub.lines()
+        assert "Traceback" not in d.stderr()
+    finally:
+        stop(double)
+
+
+async def all_writes(address: str, sensor: str) -> list[bytes]:
+    ctl = await DoubleControl.connect(address)
+    try:
+        return list(await ctl.writes(sensor))
+    finally:
+        ctl.close()
+
+
+def test_a_witmotion_alert_reaches_mosquitto_and_nothing_tries_to_buzz_it(
+    tmp_path: Path,
+    bus: tuple[str, Path],
+    mosquitto: Mosquitto,
+    subscribers: list[Subscriber],
+) -> None:
+    address, stub = bus
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO)
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(
+        f"""
+[service]
+state_dir = "{tmp_path / "state"}"
+
+[mqtt]
+port = {mosquitto.port}
+discovery = false
+state_interval_s = 1
+
+[detection]
+calibration_hold_s = 3
+
+[alerts]
+forward_hold_s = 5
+
+[[sensors]]
+id = "wit"
+source = "ble"
+kind = "witmotion"
+mount = "collar_back"
+"""
+    )
+    sub = mosquitto.sub("posture/#")
+    subscribers.append(sub)
+    double = start_double(address, scenario, tmp_path / "double.log", "--kind", "witmotion")
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": address, "PATH": f"{stub}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        with running(tmp_path / "run", "run", "-c", str(cfg), env=env) as d:
+            sub.wait_for(lambda t, p: (t, p) == ("posture/wit/availability", "online"), timeout=20)
+            sub.wait_for(lambda t, p: t == "posture/wit/state", timeout=10)
+            mosquitto.pub("posture/wit/cmd/calibrate", json.dumps({"request_id": "r1"}))
+            ((_, reply),) = sub.wait_for(lambda t, p: t.endswith("cmd/calibrate/reply"))[:1]
+            assert json.loads(reply)["ok"] is True
+            sub.wait_for(lambda t, p: t == "posture/wit/events" and "calibrated" in p)
+            ((_, payload),) = sub.wait_for(lambda t, p: t == "posture/wit/alert", timeout=40)[:1]
+            assert json.loads(payload)["kind"] == "forward_head"
+            sensor = sensor_address(0)
+            assert asyncio.run(send_garbage(address, sensor, 3)) == 3
+            sub.wait_for(lambda t, p: t == "posture/wit/state" and json.loads(p)["malformed"] >= 3)
+            # Every write was a WitMotion register command: no vibrate was ever attempted.
+            writes = asyncio.run(all_writes(address, sensor))
+            assert writes
+            assert all(w[:2] == b"\xff\xaa" and len(w) == 5 for w in writes)
+            assert d.proc.poll() is None
+            d.signal(signal.SIGTERM)
+            assert d.wait(10) == 0
+        assert ("posture/wit/availability", "offline") in sub.lines()
         assert "Traceback" not in d.stderr()
     finally:
         stop(double)

@@ -21,14 +21,14 @@ from postured.config.loader import Config, ServiceConfig, load
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, DailyStats, Posture, PostureChanged, SensorState
-from postured.core.history import AlertRow
+from postured.core.history import AlertOutcomeRow, AlertRow
 from postured.errors import CommandError, SensorError
 from postured.ports.sink import Command, MemorySink
 from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
 from postured.runtime.daemon import Daemon
 from postured.wire.protocol import VibratePattern
 from tests.service.fakes import ConnectedSink, Factories, QueueSource, alert, samples
-from tests.support.waiting import until
+from tests.support.waiting import quiet, until
 
 
 def config(tmp_path: Path, *ids: str, haptic: bool = True, interval: float = 30.0) -> Config:
@@ -96,7 +96,7 @@ async def test_haptic_off_means_no_buzz(tmp_path: Path) -> None:
         f.detectors["desk"].at(1000.5, alert(1000.5))
         src.put(samples("desk", 1000.0))
         await until(lambda: len(f.sinks[0].alerts) == 1)
-        await asyncio.sleep(0.1)
+        await quiet()  # a buzz would follow the alert now
     assert src.nudges == []
 
 
@@ -145,7 +145,7 @@ async def test_idle_sensor_is_ticked_on_its_own_clock(tmp_path: Path) -> None:
     async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, idle_s=0.1)):
         det = f.detectors["desk"]
         det.at(5000.0, alert(5000.0))
-        await asyncio.sleep(0.3)
+        await quiet()  # three idle periods pass without a tick
         assert det.ticks == []  # no samples yet: nothing to advance
         src.put(samples("desk", 4990.0))
         await until(lambda: f.sinks[0].alerts)  # then samples stop: the timer still runs
@@ -328,7 +328,7 @@ source = "sim"
         det1 = f.detectors["desk"]
         path.write_text(base + "\n[alerts]\nforward_hold_s = 'soon'\n")
         d.request_reload()
-        await asyncio.sleep(0.3)
+        await quiet()  # a bad file must change nothing, so there is nothing to await
         assert (d.reloads, d.config) == (0, cfg)
         assert f.detectors["desk"] is det1
         path.write_text(base + "\n[alerts]\nforward_hold_s = 30\n")
@@ -349,6 +349,29 @@ source = "sim"
         assert getattr(f.sinks[0], "closed", False)
         await until(lambda: src.iterations == 2)  # and that sensor restarted
         assert d.sensors["desk"].config.name == "Desk"
+
+
+@pytest.mark.asyncio
+async def test_reload_refuses_a_file_run_would_refuse(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start-up checks (runtime/preflight.py) apply to a reload: an empty password
+    file, which the loader alone lets through, keeps the running configuration."""
+    path = tmp_path / "postured.toml"
+    base = f'[service]\nstate_dir = "{tmp_path / "state"}"\n\n'
+    sensor = '[[sensors]]\nid = "desk"\nsource = "sim"\n'
+    path.write_text(base + sensor)
+    cfg = load(path)
+    (tmp_path / "pw").write_text("")
+    f = Factories()
+    d = daemon(cfg, {"desk": QueueSource("desk")}, f)
+    async with running(d):
+        path.write_text(base + '[mqtt]\nusername = "alice"\npassword_file = "pw"\n\n' + sensor)
+        load(path)  # valid as far as the loader sees
+        d.request_reload()
+        await until(lambda: "reload failed" in caplog.text)
+        assert "mqtt.password_file" in caplog.text
+        assert (d.reloads, d.config, len(f.sinks)) == (0, cfg, 1)
 
 
 @pytest.mark.asyncio
@@ -456,3 +479,44 @@ async def test_the_live_daemon_keeps_alerts_and_the_day_in_its_history(tmp_path:
     # On the way out the day so far is written too; a history given in is not closed.
     assert [sensor for sensor, _day in history.days()] == ["desk"]
     assert not history.closed
+
+
+@pytest.mark.asyncio
+async def test_a_done_command_marks_the_alerts_stretch_in_the_plan_and_the_history(
+    tmp_path: Path,
+) -> None:
+    cfg = replace(
+        config(tmp_path, "desk"),
+        sensors=(SensorConfig(id="desk", source="sim", scenario="demo", speed=10000.0),),
+    )
+    src = SimSource(cfg.sensors[0], loops=1)
+    f = Factories()
+    history = MemoryHistory()
+    d = Daemon(
+        cfg, sources={"desk": src}, sink_factory=f.sink, install_signals=False, history=history
+    )
+    async with running(d):
+        await until(lambda: f.sinks[0].alerts, within=20)
+        first = f.sinks[0].alerts[0][1]
+        handle = f.handlers[0]
+        reply = await handle(Command("desk", "done", alert_id=first.id))
+        assert reply["done"]["stretch"] == first.stretch.id
+        assert reply["done"]["alert_id"] == first.id
+        again = await handle(Command("desk", "done", alert_id=first.id))  # counts once
+        assert again["done"] == reply["done"]
+        with pytest.raises(CommandError, match="no alert 'nope' today"):
+            await handle(Command("desk", "done", alert_id="nope"))
+        stats = d.sensors["desk"].detector.stats
+        assert stats.done_by_stretch == {first.stretch.id: 1}
+        # The statistics went out with the reply, not at the next interval.
+        assert f.sinks[0].stats_[-1][1].done_by_stretch == {first.stretch.id: 1}
+        assert stats.alerts_done == {first.id: first.stretch.id}
+        await until(lambda: any(isinstance(r, AlertOutcomeRow) for r in history.rows))
+        events = [e.event for _, e in f.sinks[0].events]
+        assert events.count("stretch_done") == 1
+    done = [r for r in history.rows if isinstance(r, AlertOutcomeRow)]
+    assert [(r.alert_id, r.outcome) for r in done] == [(first.id, "done")]
+    # The plan is in the statistics saved for a restart.
+    saved = StateStore(tmp_path / "state").load_stats("desk")
+    assert saved is not None
+    assert saved["alerts_done"] == {first.id: first.stretch.id}

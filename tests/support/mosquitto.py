@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+# Topics a Subscriber uses to learn that the broker delivers to it (see Subscriber.start).
+PROBE_PREFIX = "postured-test-probe/"
+# How long one probe copy may take before another is sent (a SUBSCRIBE still on its way).
+PROBE_WAIT_S = 0.2
 
 
 def free_port() -> int:
@@ -128,17 +134,66 @@ class Subscriber:
     _buf: list[tuple[str, str]] = field(default_factory=list)
     _pending: bytes = b""
 
+    port: int = 0
+    probe: str = ""
+    _probed: bool = False
+
     @classmethod
-    def start(cls, port: int, topic: str, *extra: str) -> Subscriber:
+    def start(cls, port: int, topic: str, *extra: str, timeout: float = 10.0) -> Subscriber:
+        """Start the client and return once the broker delivers to it.
+
+        mosquitto_sub says nothing when its SUBSCRIBE is granted, so it also subscribes to a
+        probe topic of its own, which is published until a copy comes back; probe lines
+        never reach the test.
+        """
+        probe = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
         proc = subprocess.Popen(
-            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-v", *extra],
+            [
+                "mosquitto_sub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-t",
+                topic,
+                "-t",
+                probe,
+                "-v",
+                *extra,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)
-        time.sleep(0.2)  # let the SUBSCRIBE reach the broker before the test publishes
-        return cls(proc)
+        sub = cls(proc, port=port, probe=probe)
+        sub._await_probe(timeout)
+        return sub
+
+    def _await_probe(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._probed:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"mosquitto_sub on port {self.port} never got its probe")
+            subprocess.run(
+                [
+                    "mosquitto_pub",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-t",
+                    self.probe,
+                    "-m",
+                    "probe",
+                ],
+                check=False,
+                timeout=10,
+                stderr=subprocess.DEVNULL,
+            )
+            select.select([self.proc.stdout], [], [], PROBE_WAIT_S)  # the copy, or time out
+            self._drain()
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
@@ -146,7 +201,11 @@ class Subscriber:
         if data:
             self._pending += data
             *lines, self._pending = self._pending.split(b"\n")
-            self._buf.extend(_split(x.decode()) for x in lines if x)
+            for topic, payload in (_split(x.decode()) for x in lines if x):
+                if topic.startswith(PROBE_PREFIX):
+                    self._probed = True
+                else:
+                    self._buf.append((topic, payload))
 
     def lines(self) -> list[tuple[str, str]]:
         self._drain()

@@ -31,3 +31,13 @@ def until_sync(pred: Callable[[], object], within: float = 10.0, what: str = "")
         if time.monotonic() > deadline:
             raise TimeoutError(f"not true within {within:g} s: {what or pred}")
         time.sleep(POLL_S)
+
+
+# How long a test listens to prove that something does NOT arrive, once every message it
+# expects has been awaited: absence offers no event, so this is the one fixed wait.
+QUIET_S = 0.3
+
+
+async def quiet(within: float = QUIET_S) -> None:
+    """Let the peers run for ``within`` seconds before a check that nothing more came."""
+    await asyncio.sleep(within)

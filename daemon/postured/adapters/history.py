@@ -83,7 +83,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX calibrations_day ON calibrations (sensor, day)",
         "CREATE INDEX remounts_day ON remounts (sensor, day)",
     ),
+    # 2: the day's stretch plan (DailyStats.offered_by_stretch ... alerts_done), as JSON.
+    ("ALTER TABLE days ADD COLUMN plan TEXT NOT NULL DEFAULT '{}'",),
 )
+#: The DailyStats fields kept in the ``plan`` column of ``days``.
+PLAN_FIELDS = ("offered_by_stretch", "done_by_stretch", "alert_stretches", "alerts_done")
 SCHEMA_VERSION = len(MIGRATIONS)
 _DAY_TABLES = ("days", "bouts", "postures", "breaks", "alerts", "calibrations", "remounts")
 
@@ -262,13 +266,13 @@ def _store_day(conn: sqlite3.Connection, r: DayRow) -> None:
     # A completed day is never overwritten by a running one (a restart that restored
     # yesterday's figures writes them as today's partial row first).
     conn.execute(
-        "INSERT INTO days VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "INSERT INTO days VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (sensor, day) DO UPDATE SET complete = excluded.complete, "
         "sitting_minutes = excluded.sitting_minutes, "
         "longest_bout_minutes = excluded.longest_bout_minutes, breaks = excluded.breaks, "
         "alerts = excluded.alerts, snoozes = excluded.snoozes, "
         "minutes_by_posture = excluded.minutes_by_posture, "
-        "alerts_by_kind = excluded.alerts_by_kind "
+        "alerts_by_kind = excluded.alerts_by_kind, plan = excluded.plan "
         "WHERE days.complete = 0 OR excluded.complete = 1",
         (
             r.sensor,
@@ -281,6 +285,7 @@ def _store_day(conn: sqlite3.Connection, r: DayRow) -> None:
             s.snoozes,
             json.dumps(s.minutes_by_posture, sort_keys=True),
             json.dumps(s.alerts_by_kind, sort_keys=True),
+            json.dumps({k: getattr(s, k) for k in PLAN_FIELDS}),  # insertion order kept
         ),
     )
 
@@ -456,12 +461,14 @@ def _read_days(conn: sqlite3.Connection, sensor: str | None, days: int | None) -
     out = []
     columns = (
         "sensor, day, complete, sitting_minutes, longest_bout_minutes, breaks, alerts, "
-        "snoozes, minutes_by_posture, alerts_by_kind"
+        "snoozes, minutes_by_posture, alerts_by_kind, plan"
     )
     sql = f"SELECT {columns} FROM days {where} ORDER BY sensor, day"  # noqa: S608 - fixed clauses
     for row in conn.execute(sql, args):
-        s, d, complete, sitting, longest, breaks, alerts, snoozes, by_posture, by_kind = row
+        s, d, complete, sitting, longest, breaks, alerts, snoozes, by_posture, by_kind, plan = row
+        kept = json.loads(plan)
         stats = DailyStats(
+            **{k: dict(kept.get(k, {})) for k in PLAN_FIELDS},
             day=d,
             minutes_by_posture=json.loads(by_posture),
             sitting_minutes=sitting,

@@ -110,11 +110,7 @@ class SimSource:
         self._sim_pos = 0.0  # sim seconds where the clock stands while it does not run
         self._running = False
         self._sim = simulator()
-        try:
-            self.scenario = self._sim.load_scenario(sensor.scenario)
-        except ConfigError as exc:
-            # A bad scenario is a configuration error (exit 78), named by its key.
-            raise ConfigError("", "scenario", f"{exc} (sensor {sensor.id!r})") from exc
+        self.scenario = load_scenario(sensor)
 
     @property
     def sensor_id(self) -> str:
@@ -236,6 +232,18 @@ class SimSource:
                 batch.extend(self.stream.feed(data[k], anchor + float(times[k])))
             i = j
             yield merge_samples(batch)
+
+
+def load_scenario(sensor: SensorConfig) -> Any:
+    """The sensor's scenario; a :class:`ConfigError` naming the key ``scenario`` when bad.
+
+    A bad scenario is a configuration error (exit 78): the daemon checks it before it
+    starts (postured.runtime.preflight) as well as here.
+    """
+    try:
+        return simulator().load_scenario(sensor.scenario)
+    except ConfigError as exc:
+        raise ConfigError("", "scenario", f"{exc} (sensor {sensor.id!r})") from exc
 
 
 def simulator() -> Any:

@@ -331,7 +331,6 @@ def _fmt(v: float | None) -> str:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "eval",
-        help="score the detector against simulated days with ground truth",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

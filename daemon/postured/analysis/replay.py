@@ -99,7 +99,6 @@ def replay(
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "replay",
-        help="run a recording (CSV t,ax,ay,az) through the detector; JSON lines out",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

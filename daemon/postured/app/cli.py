@@ -1,7 +1,8 @@
 """The ``postured`` command (also ``python -m postured``).
 
 Each subcommand lives in its own module with ``add_parser(subparsers)``, which sets
-``handler=run`` where ``run(args, config) -> int``. This module loads the configuration
+``handler=run`` where ``run(args, config) -> int``; the module is imported only when its
+command is given (:data:`COMMANDS`). This module loads the configuration
 once, sets up logging once and calls the handler; a :class:`ConfigError` anywhere ends the
 process with status 78 (EX_CONFIG), as systemd's ``RestartPreventExitStatus=`` expects.
 """
@@ -9,25 +10,23 @@ process with status 78 (EX_CONFIG), as systemd's ``RestartPreventExitStatus=`` e
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib
 import json
 import logging
 import sys
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from postured import __version__
-from postured.adapters.ble.scan import add_parser as add_scan_parser
-from postured.adapters.mqtt.topics import TopicRoute, Topics
-from postured.analysis import evaluate, replay
-from postured.app import demo, logsetup, run, status
-from postured.app.history import add_parser as add_history_parser
-from postured.config import loader as configmod
-from postured.config.loader import Config, ConfigInvalid
+from postured.app import logsetup
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
-from postured.dashboard.cli import add_parser as add_dashboard_parser
 from postured.errors import BrokerError, ConfigError, PosturedError
+
+if TYPE_CHECKING:
+    from postured.adapters.mqtt.topics import TopicRoute
+    from postured.config.loader import Config
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +36,79 @@ EX_USAGE = 2
 EX_UNAVAILABLE = 69  # the broker or the daemon did not answer
 EX_CONFIG = 78
 
-Handler = Callable[[argparse.Namespace, Config], int]
+Handler = Callable[[argparse.Namespace, "Config"], int]
 
-#: Each subcommand module's ``add_parser``, in the order ``postured --help`` lists them.
-SUBCOMMANDS: tuple[Callable[[Any], object], ...] = (
-    run.add_parser,
-    demo.add_parser,  # demo
-    replay.add_parser,  # replay
-    evaluate.add_parser,  # eval
-    add_scan_parser,  # scan
-    add_dashboard_parser,  # dashboard
-    add_history_parser,  # history
-    status.add_parser,  # status
-)
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A subcommand whose module defines its parser with ``add_parser(subparsers)``.
+
+    The module is imported only when its command is the one given, so ``postured
+    --version``, ``--help`` and ``check-config`` load none of them (numpy, bleak, aiohttp,
+    the simulator); ``listing`` is the line ``postured --help`` shows for it.
+    """
+
+    module: str
+    listing: str
+
+
+#: The subcommands with a module of their own, in the order ``postured --help`` lists them.
+COMMANDS: dict[str, Command] = {
+    "run": Command("postured.app.run", "run the daemon (what the systemd service starts)"),
+    "demo": Command(
+        "postured.app.demo",
+        "run the daemon on a simulated sensor, with an embedded broker if needed",
+    ),
+    "replay": Command(
+        "postured.analysis.replay",
+        "run a recording (CSV t,ax,ay,az) through the detector; JSON lines out",
+    ),
+    "eval": Command(
+        "postured.analysis.evaluate",
+        "score the detector against simulated days with ground truth",
+    ),
+    "scan": Command(
+        "postured.adapters.ble.scan", "list nearby sensors of every supported kind with RSSI"
+    ),
+    "dashboard": Command("postured.dashboard.cli", "serve the local web dashboard"),
+    "history": Command("postured.app.history", "print the days kept in the history database"),
+    "notify": Command(
+        "postured.app.notify",
+        "show alerts as desktop notifications, with Done and Snooze buttons",
+    ),
+    "status": Command(
+        "postured.app.status", "every daemon on the broker and its sensors, grouped by daemon"
+    ),
+}
+
+
+class _Listing:
+    """The subparsers action as a command module sees it: its ``add_parser`` adds the
+    command's ``listing`` from :data:`COMMANDS` as its help."""
+
+    def __init__(self, sub: Any) -> None:
+        self._sub = sub
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("help", COMMANDS[name].listing)
+        parser: argparse.ArgumentParser = self._sub.add_parser(name, **kwargs)
+        return parser
+
+
+def given_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (after the global options), if any."""
+    pre = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    pre.add_argument("-c", "--config")
+    pre.add_argument("-v", "--verbose", action="store_true")
+    pre.add_argument("-q", "--quiet", action="store_true")
+    pre.add_argument("command", nargs="?")
+    try:
+        known, _ = pre.parse_known_args(list(argv))
+    except argparse.ArgumentError:
+        return None  # the real parser says what is wrong
+    command: str | None = known.command
+    return command
+
 
 #: An example for commands whose own help shows none (shown as the help's epilog).
 EXAMPLES = {
@@ -59,6 +118,7 @@ EXAMPLES = {
     "eval": "postured eval --days 3 --rates 50 --json eval.json",
     "scan": "postured scan --timeout 10",
     "dashboard": "postured dashboard --port 8765  (then open http://127.0.0.1:8765/)",
+    "notify": "postured notify -c ~/.config/postured/postured.toml",
 }
 
 DESCRIPTION = """\
@@ -83,7 +143,9 @@ exit status: 0 ok, 1 failure, 2 usage, 69 broker or daemon unavailable, 78 bad c
   (postured status: 3 when no daemon is online)"""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(load: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; ``load`` names the commands whose module is imported
+    (None: all of them; the others are listed with their help line only)."""
     parser = argparse.ArgumentParser(
         prog="postured",
         description=DESCRIPTION,
@@ -100,8 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     parser.set_defaults(handler=None, load_config=True)
     sub = parser.add_subparsers(title="commands", metavar="<command>")
-    for add_parser in SUBCOMMANDS:
-        add_parser(sub)
+    for name, command in COMMANDS.items():
+        if load is None or name in load:
+            importlib.import_module(command.module).add_parser(_Listing(sub))
+        else:
+            sub.add_parser(name, help=command.listing, add_help=False)
     _add_check_config(sub)
     _add_daemon_commands(sub)
     for name, p in subcommands(parser).items():
@@ -120,13 +185,14 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``postured``; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(load=[c] if (c := given_command(argv)) else [])
     args = parser.parse_args(argv)
     if args.handler is None:
         parser.print_help(sys.stderr)
         return EX_USAGE
     try:
-        config = load_config(args.config) if args.load_config else Config()
+        config = load_config(args.config) if args.load_config else default_config()
     except ConfigError as e:
         return report_config_error(e)
     level = "debug" if args.verbose else "warning" if args.quiet else config.service.log_level
@@ -147,10 +213,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def load_config(path: str | None) -> Config:
     """The file given with ``-c``, else the default location, else the defaults."""
+    # The loader is imported here, after the arguments are parsed: `--version` and
+    # `--help` end before, without it.
+    from postured.config import loader as configmod  # noqa: PLC0415
+
     if path is not None:
         return configmod.load(path)
     found = configmod.default_path()
-    return configmod.load(found) if found is not None else Config()
+    return configmod.load(found) if found is not None else configmod.Config()
+
+
+def default_config() -> Config:
+    """The built-in defaults, for commands that read no file."""
+    from postured.config.loader import Config  # noqa: PLC0415 - see load_config
+
+    return Config()
 
 
 def error(text: str, *, priority: int = 3) -> None:
@@ -160,6 +237,8 @@ def error(text: str, *, priority: int = 3) -> None:
 
 
 def report_config_error(e: ConfigError) -> int:
+    from postured.config.loader import ConfigInvalid  # noqa: PLC0415 - see load_config
+
     problems = e.problems if isinstance(e, ConfigInvalid) else (e,)
     for p in problems:
         error(f"postured: configuration error: {p}")
@@ -200,6 +279,9 @@ def _add_check_config(sub: Any) -> None:
 
 
 def check_config(args: argparse.Namespace, _config: Config) -> int:
+    from postured.config import loader as configmod  # noqa: PLC0415 - see load_config
+    from postured.runtime import preflight  # noqa: PLC0415
+
     if args.defaults:
         sys.stdout.write(configmod.render_defaults())
         return EX_OK
@@ -208,6 +290,8 @@ def check_config(args: argparse.Namespace, _config: Config) -> int:
         print("no configuration file found; the built-in defaults are valid")
         return EX_OK
     config = configmod.load(path)
+    # Exactly what `postured run` checks before it starts (postured.runtime.preflight).
+    preflight.check(config)
     sensors = ", ".join(f"{s.id} ({s.source})" for s in config.sensors) or "none"
     print(f"{config.source_path}: OK; sensors: {sensors}; broker {_broker(config)}")
     return EX_OK
@@ -309,6 +393,8 @@ def daemon_command(args: argparse.Namespace, config: Config) -> int:
     if not args.verbose:
         # Connection chatter is not news for a one-shot command.
         logging.getLogger("postured.adapters.mqtt").setLevel(logging.WARNING)
+    import asyncio  # noqa: PLC0415 - only the commands that talk to the daemon need it
+
     reply = asyncio.run(request(config, sensor, args.command, payload, timeout))
     if not reply.get("ok"):
         error(f"postured: {sensor}: {args.command} refused: {reply.get('error')}")
@@ -328,10 +414,13 @@ async def request(
 
     Raises :class:`BrokerError` (exit 69) when the broker or the daemon does not answer.
     """
-    from postured.adapters.mqtt.connection import (  # noqa: PLC0415 - only these commands need MQTT
+    import asyncio  # noqa: PLC0415 - only these commands need asyncio and MQTT
+
+    from postured.adapters.mqtt.connection import (  # noqa: PLC0415
         MqttConnection,
         default_client_id,
     )
+    from postured.adapters.mqtt.topics import Topics  # noqa: PLC0415 - as above
 
     m = config.mqtt
     topics = Topics(m.base_topic)

@@ -311,7 +311,6 @@ async def _wrapped(
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "demo",
-        help="run the daemon on a simulated sensor, with an embedded broker if needed",
         description=(
             "Run the daemon on the simulator's demo scenario, sped up so that each kind of "
             "alert shows within about a minute. Publishes to the configured broker when one "

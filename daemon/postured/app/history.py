@@ -102,7 +102,6 @@ def to_json(days: Sequence[HistoryDay]) -> str:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "history",
-        help="print the days kept in the history database",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example: postured history --days 7",

@@ -7,11 +7,10 @@ import asyncio
 import logging
 from typing import Any
 
-from postured.adapters.systemd import notifier_from_env
 from postured.app import logsetup
 from postured.config.loader import Config
 from postured.errors import ConfigError, PosturedError
-from postured.runtime.daemon import run_daemon
+from postured.runtime import preflight
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +18,6 @@ log = logging.getLogger(__name__)
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "run",
-        help="run the daemon (what the systemd service starts)",
         description=(
             "Read the configured sensors, detect long sitting and forward-head posture and "
             "publish alerts over MQTT until SIGTERM or Ctrl-C. SIGHUP reloads the "
@@ -36,6 +34,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    # The checks check-config makes, before any I/O but reading files: a bad file ends
+    # here with status 78, with no state directory made and no broker contacted.
+    preflight.check(config)
+    # The daemon's modules (numpy, paho, the history database) only for this command.
+    from postured.adapters.systemd import notifier_from_env  # noqa: PLC0415
+    from postured.runtime.daemon import run_daemon  # noqa: PLC0415
+
     if not config.sensors:
         log.warning("no [[sensors]] configured: the daemon will only publish its status")
 

@@ -29,7 +29,6 @@ QUIET_S = 0.5
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "status",
-        help="every daemon on the broker and its sensors, grouped by daemon",
         description=(
             "Read what every daemon on the broker left retained (its status, its sensors' "
             "owner claims, availability, state and today's statistics) and print the sensors "

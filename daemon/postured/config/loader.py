@@ -27,6 +27,7 @@ from typing import Any
 
 from postured.config.dashboard import DashboardConfig
 from postured.config.mqtt import MqttConfig
+from postured.config.notify import NotifyConfig
 from postured.config.sensors import SensorConfig
 from postured.config.settings import setting
 from postured.core.config import AlertConfig, DetectionConfig
@@ -71,6 +72,7 @@ class Config:
     alerts: AlertConfig = field(default_factory=AlertConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     sensors: tuple[SensorConfig, ...] = ()
     source_path: str = ""  # the file this was read from; empty for defaults
 
@@ -90,6 +92,7 @@ class ConfigInvalid(ConfigError):
 
 # Keys that only the simulator reads; setting them on a BLE sensor is a mistake.
 _SIM_ONLY = ("scenario", "seed", "speed")
+_SIM_KINDS: tuple[str, ...] = ("postured",)  # what the in-process simulator can be
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
@@ -139,7 +142,7 @@ def from_mapping(
     cfg = checker.dataclass(Config, raw, "", skip=("source_path",))
     if cfg is not None:
         cfg = dataclasses.replace(_resolve_paths(cfg, checker.base_dir), source_path=source)
-        checker.contradictions(cfg)
+        checker.contradictions(cfg, raw)
     if checker.problems:
         if len(checker.problems) == 1:
             raise checker.problems[0]
@@ -164,7 +167,11 @@ def _resolve_paths(obj: Any, base: Path) -> Any:
 
 
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    # A Literal key is checked as its values' type; its setting() names the choices.
+    return {
+        name: type(typing.get_args(tp)[0]) if typing.get_origin(tp) is typing.Literal else tp
+        for name, tp in typing.get_type_hints(cls).items()
+    }
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -308,7 +315,7 @@ class _Checker:
             return _BAD
         return raw
 
-    def contradictions(self, cfg: Config) -> None:
+    def contradictions(self, cfg: Config, raw: Mapping[str, Any]) -> None:
         d = cfg.detection
         if d.forward_exit_deg >= d.forward_enter_deg:
             self.fail(
@@ -324,7 +331,7 @@ class _Checker:
         except ConfigError as exc:
             self.fail("service.timezone", exc.reason)
         self._files(cfg)
-        self._sensors(cfg.sensors)
+        self._sensors(cfg.sensors, raw.get("sensors"))
 
     def _below(self, cfg: Config, low: str, high: str, *, strict: bool = True) -> None:
         """``low`` must be below (or, not strict, at most) ``high``, when both exist."""
@@ -377,7 +384,7 @@ class _Checker:
         elif not os.access(p, os.R_OK):
             self.fail(key, f"file {str(p)!r} is not readable by this user; check permissions")
 
-    def _sensors(self, sensors: tuple[SensorConfig, ...]) -> None:
+    def _sensors(self, sensors: tuple[SensorConfig, ...], tables: Any) -> None:
         ids: dict[str, int] = {}
         addresses: dict[str, int] = {}
         for i, s in enumerate(sensors):
@@ -396,9 +403,18 @@ class _Checker:
                         "one sensor cannot be read twice",
                     )
                 addresses.setdefault(a, i)
+            if s.source == "sim" and s.kind not in _SIM_KINDS:
+                self.fail(
+                    f"sensors[{i}].kind",
+                    f'the simulator is a "postured" sensor, not {s.kind!r}; set source = "ble" '
+                    "or remove kind",
+                )
             if s.source == "ble":
+                # Written in the file, even with the simulator's default value: a BLE
+                # sensor with `scenario = "demo"` reads the real sensor, not the demo.
+                written = tables[i] if isinstance(tables, list) else {}
                 for k in _SIM_ONLY:
-                    if getattr(s, k) != getattr(_SIM_DEFAULTS, k):
+                    if k in written:
                         self.fail(
                             f"sensors[{i}].{k}",
                             'applies only to source = "sim"; remove it or set source = "sim"',
@@ -406,7 +422,6 @@ class _Checker:
 
 
 _BAD = object()
-_SIM_DEFAULTS = SensorConfig(id="x")
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

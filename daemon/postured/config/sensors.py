@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from postured.config.settings import setting
 
 ID_PATTERN = r"^[a-zA-Z0-9_-]{1,32}$"
+
+#: What kind of device a sensor is; each names a profile module in
+#: ``postured.adapters.ble.kinds`` (docs/sensors.md). ``postured`` is the project's own clip.
+SensorKind = Literal["postured", "witmotion", "polar"]
+SENSOR_KINDS: tuple[SensorKind, ...] = get_args(SensorKind)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -19,6 +25,12 @@ class SensorConfig:
         "ble",
         choices=("ble", "sim"),
         help="'ble' for a real (or BlueZ-simulated) sensor, 'sim' for the in-process simulator",
+    )
+    kind: SensorKind = setting(  # noqa: RUF009 - setting() is a dataclasses.field
+        "postured",
+        choices=SENSOR_KINDS,
+        help="what the device is: 'postured' (the project's clip), 'witmotion' "
+        "(WT901BLECL / BWT901BLECL5.0) or 'polar' (Polar H10 / Verity Sense); docs/sensors.md",
     )
     address: str = setting(
         "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from postured.config.settings import setting
+from postured.core.stretches import EQUIPMENT
 
 # How long one snooze may last, in minutes, wherever a snooze is asked for (MQTT, the
 # dashboard, the CLI, Home Assistant). Four hours covers a long meeting block; longer
@@ -174,4 +175,16 @@ class AlertConfig:
     )
     escalate: bool = setting(
         False, help="raise the level (and the haptic pattern) when alerts are ignored"
+    )
+    equipment: tuple[str, ...] = setting(
+        (),
+        choices=EQUIPMENT,
+        help='equipment at hand for stretches that need it, e.g. ["foam_roller"]; '
+        "the foam roller lat stretch is offered only with it",
+    )
+    end_of_day: str = setting(
+        "16:00",
+        pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        help="local time from which the stretches kept for the end of the day "
+        "(the foam roller) may be offered; empty = at any time",
     )

@@ -47,13 +47,14 @@ from postured.core.events import (
     SittingEnded,
     SittingStarted,
     Snoozed,
+    StretchDone,
     Transition,
     WornChanged,
 )
 from postured.core.labels import RunningWindow, debounce, ffill, run_lengths
 from postured.core.messages import alert_message
+from postured.core.plan import DayPlan, StretchPlanner
 from postured.core.stats import StatsAccumulator
-from postured.core.stretches import StretchPicker
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class Detector:
         self.tz = tz
         self._new_id = new_id
         self._quiet = QuietHours(alerts.quiet_hours, tz)
-        self._picker = StretchPicker()
+        self._planner = StretchPlanner(alerts.equipment, alerts.end_of_day, tz)
         self._cal = calibration
         self._needs_cal = calibration is None
         self._autocal_after = -INF
@@ -344,6 +345,25 @@ class Detector:
             self._stats = StatsAccumulator(local_day(t, self.tz))
         self._stats.snoozes += 1
         return [Snoozed(t=t, until=self._snoozed_until)]
+
+    def done(
+        self, t: float, *, alert_id: str | None = None, stretch_id: str | None = None
+    ) -> list[Event]:
+        """A stretch was done: the newest alert's, ``alert_id``'s or ``stretch_id``.
+
+        It is left out of the day's later suggestions. ValueError says what is wrong.
+        """
+        if self._stats is None:
+            self._stats = StatsAccumulator(local_day(t, self.tz))
+        d = self._stats.plan.mark_done(alert_id=alert_id, stretch_id=stretch_id)
+        if not d.new:
+            return []
+        return [StretchDone(t=t, stretch=d.stretch, alert_id=d.alert_id)]
+
+    @property
+    def plan(self) -> DayPlan:
+        """Today's stretch plan (a copy)."""
+        return self._stats.plan.copy() if self._stats is not None else DayPlan()
 
     def pause(self, t: float) -> list[Event]:
         self._paused = True
@@ -1261,12 +1281,15 @@ class Detector:
         level: int,
     ) -> Alert:
         """Build one alert with its stretch and message, and count it in today's stats."""
-        stretch = self._picker.pick(kind, repeat=repeat)
-        if self._stats is not None:
-            self._stats.add_alert(kind.value)
+        if self._stats is None:
+            self._stats = StatsAccumulator(local_day(t, self.tz))
+        stretch = self._planner.choose(kind, repeat=repeat, t=t, plan=self._stats.plan)
+        alert_id = self._new_id()
+        self._stats.add_alert(kind.value)
+        self._stats.plan.offer(alert_id, stretch.id)
         return Alert(
             t=t,
-            id=self._new_id(),
+            id=alert_id,
             kind=kind,
             message=alert_message(kind, stretch, duration, angle),
             stretch=stretch,

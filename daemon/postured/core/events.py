@@ -208,6 +208,15 @@ class Alert(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StretchDone(Event):
+    """A stretch was done (``cmd/done``): the alert it answered, or None without one."""
+
+    event: ClassVar[str] = "stretch_done"
+    stretch: str
+    alert_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DailyStats:
     """Statistics for one local calendar day (rolled over at local midnight)."""
 
@@ -219,6 +228,11 @@ class DailyStats:
     alerts: int = 0
     alerts_by_kind: dict[str, int] = field(default_factory=dict)
     snoozes: int = 0
+    # The day's stretch plan (core/plan.py): counts per stretch id, and today's alerts.
+    offered_by_stretch: dict[str, int] = field(default_factory=dict)
+    done_by_stretch: dict[str, int] = field(default_factory=dict)
+    alert_stretches: dict[str, str] = field(default_factory=dict)  # alert id -> stretch id
+    alerts_done: dict[str, str] = field(default_factory=dict)  # of those, the ones done
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,6 +28,7 @@ from postured.core.events import (
     RemountSuspected,
     SittingEnded,
     Snoozed,
+    StretchDone,
 )
 
 Outcome = Literal["snoozed", "done"]
@@ -181,16 +182,23 @@ class HistoryMapper:
                         ev.angle_deg,
                     )
                 )
-            case Snoozed():
-                # A snooze answers the alert on screen: the newest one.
-                if self._last_alert is not None:
-                    out.append(AlertOutcomeRow(sid, self._last_alert, ev.t, "snoozed"))
+            case Snoozed() | StretchDone():
+                self._outcome(ev, out)
             case Calibrated():
                 out.append(CalibrationRow(sid, self.day(ev.t), ev.t, ev.source, ev.forward_source))
             case RemountSuspected():
                 out.append(RemountRow(sid, self.day(ev.t), ev.t, ev.angle_deg))
             case _:
                 pass
+
+    def _outcome(self, ev: Snoozed | StretchDone, out: list[Row]) -> None:
+        if isinstance(ev, StretchDone):
+            # The core says which alert a done answered (none: a stretch done on its own).
+            if ev.alert_id is not None:
+                out.append(AlertOutcomeRow(self.sensor, ev.alert_id, ev.t, "done"))
+        elif self._last_alert is not None:
+            # A snooze answers the alert on screen: the newest one.
+            out.append(AlertOutcomeRow(self.sensor, self._last_alert, ev.t, "snoozed"))
 
     def done(self, alert_id: str, t: float) -> list[Row]:
         """The person did the stretch of ``alert_id`` (dashboard, MQTT ``cmd/done``)."""

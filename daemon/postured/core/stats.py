@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from postured.core.events import DailyStats
+from postured.core.plan import DayPlan
 
 
 @dataclass(slots=True)
@@ -17,6 +18,7 @@ class StatsAccumulator:
     alerts: int = 0
     alerts_by_kind: dict[str, int] = field(default_factory=dict)
     snoozes: int = 0
+    plan: DayPlan = field(default_factory=DayPlan)
 
     @staticmethod
     def restore(stats: DailyStats) -> StatsAccumulator:
@@ -29,6 +31,12 @@ class StatsAccumulator:
             alerts=stats.alerts,
             alerts_by_kind=dict(stats.alerts_by_kind),
             snoozes=stats.snoozes,
+            plan=DayPlan(
+                dict(stats.offered_by_stretch),
+                dict(stats.done_by_stretch),
+                dict(stats.alert_stretches),
+                dict(stats.alerts_done),
+            ),
         )
 
     def add_posture(self, posture: str, seconds: float) -> None:
@@ -51,4 +59,8 @@ class StatsAccumulator:
             alerts=self.alerts,
             alerts_by_kind=dict(self.alerts_by_kind),
             snoozes=self.snoozes,
+            offered_by_stretch=dict(self.plan.offered),
+            done_by_stretch=dict(self.plan.done),
+            alert_stretches=dict(self.plan.alerts),
+            alerts_done=dict(self.plan.alerts_done),
         )

@@ -1,4 +1,4 @@
-"""The stretch catalogue (postured/data/stretches.toml) and the rotation between stretches."""
+"""The stretch catalogue (postured/data/stretches.toml): the five stretches and their facts."""
 
 from __future__ import annotations
 
@@ -6,15 +6,22 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from postured.core.events import AlertKind, Stretch
+
+#: Equipment a stretch may need; ``[alerts] equipment`` lists what is at hand.
+EQUIPMENT = ("foam_roller",)
+Suggest = Literal["primary", "alternate"]
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
     stretch: Stretch
-    kind: AlertKind
-    suggest: str  # "primary", "alternate" or "none"
+    kind: AlertKind  # the alert kind it answers best
+    suggest: Suggest  # tried first for that kind, or taking turns with it
+    equipment: str = ""  # one of EQUIPMENT, or "" for none
+    end_of_day: bool = False  # kept for after [alerts] end_of_day
 
 
 @cache
@@ -30,8 +37,22 @@ def catalogue() -> tuple[CatalogueEntry, ...]:
             steps=tuple(raw["steps"]),
             why=raw["why"],
         )
-        entries.append(CatalogueEntry(stretch, AlertKind(raw["kind"]), raw["suggest"]))
+        suggest: Suggest = "primary" if raw["suggest"] == "primary" else "alternate"
+        entries.append(
+            CatalogueEntry(
+                stretch,
+                AlertKind(raw["kind"]),
+                suggest,
+                equipment=raw.get("equipment", ""),
+                end_of_day=bool(raw.get("end_of_day", False)),
+            )
+        )
     return tuple(entries)
+
+
+def ids() -> tuple[str, ...]:
+    """The stretch ids, in catalogue order."""
+    return tuple(e.stretch.id for e in catalogue())
 
 
 def stretch(stretch_id: str) -> Stretch:
@@ -39,32 +60,3 @@ def stretch(stretch_id: str) -> Stretch:
         if entry.stretch.id == stretch_id:
             return entry.stretch
     raise KeyError(stretch_id)
-
-
-class StretchPicker:
-    """Chooses the stretch for each alert.
-
-    The primary stretch of the kind comes first; the alternates take turns after it, and
-    the stretch suggested last is never suggested again straight away when another fits.
-    """
-
-    def __init__(self) -> None:
-        self.last: str | None = None
-        self._turn: dict[AlertKind, int] = {}
-
-    def pick(self, kind: AlertKind, *, repeat: bool) -> Stretch:
-        """``repeat``: the condition has already been alerted in this episode or bout."""
-        fits = [e for e in catalogue() if e.kind is kind and e.suggest != "none"]
-        primary = [e.stretch for e in fits if e.suggest == "primary"]
-        alternates = [e.stretch for e in fits if e.suggest == "alternate"]
-        order = list(primary)
-        if alternates:
-            turn = self._turn.get(kind, 0)
-            rotated = alternates[turn % len(alternates) :] + alternates[: turn % len(alternates)]
-            # A repeat means a long bout: an alternate (a longer stretch) goes first.
-            order = rotated + order if repeat else order + rotated
-        choice = next((s for s in order if s.id != self.last), order[0])
-        if choice in alternates:
-            self._turn[kind] = self._turn.get(kind, 0) + 1
-        self.last = choice.id
-        return choice

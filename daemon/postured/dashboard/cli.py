@@ -14,7 +14,6 @@ from postured.dashboard.mqtt_bus import running
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "dashboard",
-        help="serve the local web dashboard",
         description="Serve the live dashboard page, fed by the daemon's MQTT topics "
         "(docs/dashboard.md). Host, port and broker come from the configuration file.",
     )

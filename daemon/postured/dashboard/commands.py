@@ -16,6 +16,7 @@ from postured.errors import CommandError
 from postured.ports.sink import COMMANDS
 
 _ID = re.compile(ID_PATTERN)
+MAX_ID_CHARS = 64  # an alert id or a stretch id, as the daemon accepts them
 
 
 def build(
@@ -33,6 +34,14 @@ def build(
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not lo <= minutes <= hi:
             raise CommandError(f"snooze needs whole minutes from {lo} to {hi}")
         payload["minutes"] = minutes
+    if name == "done":  # the daemon checks the id and the stretch (docs/mqtt.md, "Done")
+        for key in ("alert_id", "stretch"):
+            value = body.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_CHARS:
+                raise CommandError(f"done needs {key} as 1-{MAX_ID_CHARS} characters")
+            payload[key] = value
     return Topics(base).command(sensor, name), json.dumps(payload).encode()
 
 

@@ -236,6 +236,9 @@ def stats(d: dict[str, Any]) -> dict[str, Any]:
         "alerts": _int(d, "alerts"),
         "alerts_by_kind": _number_map(d.get("alerts_by_kind"), "alerts_by_kind"),
         "snoozes": _int(d, "snoozes"),
+        # The day's stretch plan: the page ticks the stretches done today.
+        "offered_by_stretch": _number_map(d.get("offered_by_stretch"), "offered_by_stretch"),
+        "done_by_stretch": _number_map(d.get("done_by_stretch"), "done_by_stretch"),
     }
 
 

@@ -20,11 +20,14 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from postured.adapters import credentials
 from postured.config.loader import Config, configured_zone
+from postured.core.stretches import catalogue
 from postured.dashboard import access, commands, payloads
+from postured.dashboard import history as history_view
 from postured.dashboard.bus import MessageBus
 from postured.dashboard.model import DashboardModel, Update
-from postured.errors import BrokerError, CommandError, ConfigError
+from postured.errors import BrokerError, CommandError, ConfigError, HistoryError
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,11 @@ class Dashboard:
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         broker_poll_s: float = BROKER_POLL_S,
+        history_db: Path | None = None,
     ) -> None:
         self.config = config
+        # The History view reads the daemon's database (docs/history.md).
+        self.history_db = history_db or history_view.history_path(config)
         self.cfg = config.dashboard
         self.base = config.mqtt.base_topic
         self.bus = bus
@@ -68,7 +74,7 @@ class Dashboard:
         self.replies = commands.PendingReplies()
         self._clients: set[asyncio.Queue[str | None]] = set()
         # Before binding anything: no token on a non-loopback address is a config error.
-        self._token = access.load_token(self.cfg, config.source_path, self._env)
+        self._token = credentials.load_token(self.cfg, config.source_path, self._env)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -173,6 +179,8 @@ class Dashboard:
                 "forward_hold_s": alerts.forward_hold_s,
                 "snooze_minutes": list(SNOOZE_CHOICES),
                 "command_timeout_s": self.cfg.command_timeout_s,
+                "stretches": _stretches(),
+                "history_ranges": list(history_view.RANGES),
             },
             "now": self.clock(),
         }
@@ -182,6 +190,7 @@ class Dashboard:
         app.router.add_get("/", self._index)
         app.router.add_get("/events", self._events)
         app.router.add_get("/api/snapshot", self._snapshot)
+        app.router.add_get("/api/history", self._history)
         app.router.add_post("/api/sensors/{sensor}/{command}", self._command)
         app.router.add_static("/static/", STATIC_DIR, append_version=False)
         app.on_response_prepare.append(_security_headers)
@@ -231,6 +240,18 @@ class Dashboard:
 
     async def _snapshot(self, request: web.Request) -> web.Response:
         return web.json_response(self.snapshot())
+
+    async def _history(self, request: web.Request) -> web.Response:
+        """The last 7, 30 or 90 days per sensor, read off the event loop."""
+        ranges = history_view.RANGES
+        raw = request.query.get("days", str(ranges[0]))
+        if raw not in {str(n) for n in ranges}:
+            return _error(400, f"days must be one of {', '.join(map(str, ranges))}")
+        try:
+            data = await asyncio.to_thread(history_view.load, self.history_db, int(raw))
+        except HistoryError as e:
+            return _error(404, str(e))
+        return web.json_response(data)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(
@@ -289,6 +310,14 @@ class Dashboard:
             self.replies.close(request_id)
         # A refusal is the daemon's answer, not a failed request: 200 with ok false.
         return web.json_response(reply)
+
+
+def _stretches() -> list[dict[str, Any]]:
+    """The catalogue for the day's stretch cards: every stretch, with what it needs."""
+    return [
+        {**e.stretch.to_dict(), "equipment": e.equipment, "end_of_day": e.end_of_day}
+        for e in catalogue()
+    ]
 
 
 def _offer(q: asyncio.Queue[str | None], item: str | None, *, force: bool = False) -> bool:

@@ -12,17 +12,20 @@ from typing import Any, Protocol
 
 from postured.core.events import Alert, DailyStats, Event, SensorState
 
-COMMANDS = ("calibrate", "calibrate_forward", "snooze", "pause", "resume")
+COMMANDS = ("calibrate", "calibrate_forward", "snooze", "pause", "resume", "done")
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A validated command for one sensor; ``minutes`` only for snooze."""
+    """A validated command for one sensor; ``minutes`` only for snooze, ``alert_id`` or
+    ``stretch`` only for done (neither: the newest alert's stretch)."""
 
     sensor_id: str
     name: str
     minutes: int | None = None
     request_id: str | None = None
+    alert_id: str | None = None
+    stretch: str | None = None
 
 
 #: Runs a command and returns the reply's extra fields; raises CommandError when refused.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from postured.wire.protocol import VibratePattern
-from postured.wire.stream import Gap, Malformed, Samples
+from postured.wire.stream import Battery, Gap, Malformed, Samples
 
 # The stream's own value types are part of this interface's vocabulary.
 __all__ = [
@@ -42,13 +42,6 @@ class LinkDown:
     sensor_id: str
     t: float
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Battery:
-    sensor_id: str
-    t: float
-    level: int  # percent
 
 
 @dataclass(frozen=True, slots=True)

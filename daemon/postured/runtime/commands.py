@@ -7,9 +7,10 @@ what each command does to the detector and what the reply carries.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
-from postured.core.events import Event
+from postured.core.events import Event, StretchDone
 from postured.errors import CommandError
 from postured.ports.sink import Command
 from postured.runtime.sensor import SensorRuntime
@@ -40,10 +41,27 @@ def apply_command(s: SensorRuntime, cmd: Command, t: float) -> list[Event]:
                 events = det.pause(t)
             case "resume":
                 events = det.resume(t)
+            case "done":  # the stretch was done: the day's plan leaves it out from now on
+                events = det.done(t, alert_id=cmd.alert_id, stretch_id=cmd.stretch)
+                s.stats_dirty = True
             case _:
-                known = "calibrate, calibrate_forward, snooze, pause or resume"
+                known = "calibrate, calibrate_forward, snooze, pause, resume or done"
                 raise CommandError(f"unknown command {cmd.name!r}; use {known}")
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     log.info("sensor %s: command %s", s.id, cmd.name)
     return events
+
+
+def reply_extra(s: SensorRuntime, cmd: Command, events: list[Event]) -> dict[str, Any]:
+    """What the reply adds for ``cmd`` besides the state: for done, what was marked."""
+    if cmd.name != "done":
+        return {}
+    stats = s.detector.stats
+    marked = next((e for e in events if isinstance(e, StretchDone)), None)
+    if marked is not None:
+        return {"done": {"stretch": marked.stretch, "alert_id": marked.alert_id, "day": stats.day}}
+    # Marked before: the alert named, or the newest one.
+    alert_id = cmd.alert_id or next(reversed(stats.alert_stretches), None)
+    stretch = stats.alerts_done.get(alert_id or "", cmd.stretch)
+    return {"done": {"stretch": stretch, "alert_id": alert_id, "day": stats.day}}

@@ -35,7 +35,8 @@ from postured.core.history import HistoryMapper
 from postured.errors import CommandError, ConfigError, HistoryError, PosturedError
 from postured.ports.sink import Command, EventSink, MemorySink
 from postured.ports.source import SampleSource
-from postured.runtime.commands import apply_command
+from postured.runtime import preflight
+from postured.runtime.commands import apply_command, reply_extra
 from postured.runtime.parts import (
     DetectorFactory,
     DetectorLike,
@@ -355,7 +356,8 @@ class Daemon:
                 self._stopping()
                 raise _Stop
             self._reload.clear()
-            new = self._reloaded()
+            # Off the loop: the file, the secrets, the TLS files and scenarios are read.
+            new = await asyncio.to_thread(self._reloaded)
             if new is not None:
                 self.notifier.reloading()
                 try:
@@ -379,6 +381,8 @@ class Daemon:
         try:
             new = loader(path)
             time_zone(new)
+            # The start-up checks too: a file `postured run` would refuse is not applied.
+            preflight.check(new)
         except ConfigError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             return None
@@ -451,10 +455,15 @@ class Daemon:
         if s is None:
             raise CommandError(f"unknown sensor {cmd.sensor_id!r}")
         t = s.now()
-        self.supervisor.emit(s, apply_command(s, cmd, t))
+        events = apply_command(s, cmd, t)
+        self.supervisor.emit(s, events)
+        if cmd.name == "done" and self.sink is not None:
+            # The state does not change with a done, so its statistics would wait for the
+            # next interval: send them now, the tick on every dashboard follows at once.
+            self.sink.stats(s.id, s.detector.stats)
         st = s.detector.state(t)
         s.state_dirty = True
-        return {"state": s.wall(st).to_dict()}
+        return {**reply_extra(s, cmd, events), "state": s.wall(st).to_dict()}
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """A side task in the daemon's TaskGroup; dropped when the daemon is stopping."""

@@ -255,12 +255,15 @@ class SensorSupervisor:
                 s.alerts += 1
                 s.stats_dirty = True
                 out.alert(s.id, s.wall(ev))
+                # After out.alert: the sink has it on disk when this line is written, and
+                # the id lets a test match the line with what the broker delivered.
                 log.info(
-                    "sensor %s: %s alert (level %d), stretch %s",
+                    "sensor %s: %s alert (level %d), stretch %s, id %s",
                     s.id,
                     ev.kind.value,
                     ev.level,
                     ev.stretch.id,
+                    ev.id,
                 )
                 if s.config.haptic:
                     self._spawn_nudge(s, haptic_pattern(ev))

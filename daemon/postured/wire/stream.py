@@ -60,8 +60,17 @@ class Malformed:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Battery:
+    """The sensor's charge in percent (a foreign sensor may report it among its data)."""
+
+    sensor_id: str
+    t: float
+    level: int  # percent
+
+
 # What one notification can yield.
-StreamEvent = Samples | Gap | Malformed
+StreamEvent = Samples | Gap | Malformed | Battery
 
 
 class PacketStream:
@@ -82,6 +91,12 @@ class PacketStream:
         self._offset_s: float | None = None  # host seconds minus device seconds
         self._offset_dev_s = 0.0  # device time of the last offset update
         self._next_t: float | None = None  # host time the next sample is expected at
+        self._period_s: float | None = None  # spacing of the last packet's samples
+
+    @property
+    def period_s(self) -> float | None:
+        """Seconds between samples of the last packet (None before the first one)."""
+        return self._period_s
 
     def reset(self) -> None:
         """Forget ordering state, e.g. after a reconnect (the device may have restarted)."""
@@ -113,6 +128,7 @@ class PacketStream:
         self._last_dev_ms = dev_ms
         dev_s = dev_ms / 1000.0
         period = 1.0 / pkt.rate_hz
+        self._period_s = period
         # A notification leaves the device after its last sample, so the host time anchors
         # that sample; anchoring the first one would date the chunk up to 1.5 s ahead.
         dev_last_s = dev_s + (pkt.n - 1) * period

@@ -41,7 +41,7 @@ class BleakConnection:
         ch = self.client.services.get_characteristic(uuid)
         if ch is None:
             raise SensorError(
-                f"the connected device has no characteristic {uuid}; is it a PostureClip?"
+                f"the connected device has no characteristic {uuid}; is it the configured kind?"
             )
         return ch
 

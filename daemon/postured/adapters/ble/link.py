@@ -1,11 +1,11 @@
 """The BLE sensor source: find, connect, stream, recover (docs/ble.md).
 
 One :class:`BleSource` per configured sensor. ``events()`` loops for ever: find the sensor,
-connect, subscribe, send START, then turn every notification into events through
-:class:`postured.wire.stream.PacketStream`. A disconnect, a failed connect or a silent link
-(watchdog) leads to a capped, jittered backoff and another round; nothing here ends the
-loop except cancellation. The radio (bleak by default) sits behind
-:class:`postured.adapters.ble.radio.Radio`.
+connect, let its kind's profile (:mod:`postured.adapters.ble.profile`) subscribe and start
+streaming, then turn every notification into events through the profile's decoder. A
+disconnect, a failed connect or a silent link (watchdog) leads to a capped, jittered
+backoff and another round; nothing here ends the loop except cancellation. The radio
+(bleak by default) sits behind :class:`postured.adapters.ble.radio.Radio`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from postured.adapters.backoff import Backoff, RateLimitedLog
-from postured.adapters.ble.radio import Advert, Connection, Radio
+from postured.adapters.ble.kinds import profile_for
+from postured.adapters.ble.profile import Profile
+from postured.adapters.ble.radio import Advert, Connection, Notify, Radio
 from postured.config.sensors import SensorConfig
-from postured.errors import PacketError, SensorError
+from postured.errors import SensorError
 from postured.ports.source import (
-    Battery,
     Gap,
     LinkDown,
     LinkUp,
@@ -32,19 +33,8 @@ from postured.ports.source import (
     Samples,
     SourceEvent,
 )
-from postured.wire.protocol import (
-    BATTERY_LEVEL_UUID,
-    CONTROL_CHAR_UUID,
-    DATA_CHAR_UUID,
-    FIRMWARE_REVISION_UUID,
-    SERVICE_UUID,
-    ControlCommand,
-    Opcode,
-    VibratePattern,
-    decode_packet,
-    encode_control,
-)
-from postured.wire.stream import PacketStream, StreamEvent
+from postured.wire.protocol import VibratePattern
+from postured.wire.stream import Battery, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +65,50 @@ _Kind = Literal["data", "battery", "down"]
 _T = TypeVar("_T")
 
 
+class _Timed:
+    """A :class:`Connection` whose every call gives up after the link's I/O timeout."""
+
+    def __init__(self, conn: Connection, timeout: float, sensor_id: str) -> None:
+        self._conn, self._timeout, self._id = conn, timeout, sensor_id
+
+    @property
+    def is_connected(self) -> bool:
+        return self._conn.is_connected
+
+    def has(self, uuid: str) -> bool:
+        return self._conn.has(uuid)
+
+    async def _call(self, what: Awaitable[_T]) -> _T:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await what
+        except TimeoutError as exc:
+            raise SensorError(
+                f"sensor {self._id} did not answer within {self._timeout:g} s"
+            ) from exc
+
+    async def read(self, uuid: str) -> bytes:
+        return await self._call(self._conn.read(uuid))
+
+    async def write(self, uuid: str, data: bytes) -> None:
+        await self._call(self._conn.write(uuid, data))
+
+    async def subscribe(self, uuid: str, callback: Notify) -> None:
+        await self._call(self._conn.subscribe(uuid, callback))
+
+    async def unsubscribe(self, uuid: str) -> None:
+        await self._call(self._conn.unsubscribe(uuid))
+
+    async def disconnect(self) -> None:
+        await self._call(self._conn.disconnect())
+
+
 @dataclass(eq=False)
 class _Session:
     """One connection and the notifications it queued (kind, bytes, host time)."""
 
     conn: Connection
+    gatt: Connection  # the same, with the I/O timeout: what the profile is given
     queue: asyncio.Queue[tuple[_Kind, bytes, float]] = field(default_factory=asyncio.Queue)
 
 
@@ -94,8 +123,10 @@ class BleSource:
         radio: Radio | None = None,
         clock: Callable[[], float] = time.time,
         backoff: Backoff | None = None,
+        profile: Profile | None = None,
     ) -> None:
         self.config = config
+        self.profile = profile or profile_for(config.kind)
         self.timing = timing or LinkTiming.for_sensor(config)
         if radio is None:
             from postured.adapters.ble.bleak_radio import BleakRadio  # noqa: PLC0415 - bleak only if used
@@ -107,13 +138,14 @@ class BleSource:
         self.backoff = backoff or Backoff(
             initial=t.backoff_initial, cap=t.backoff_cap, factor=t.backoff_factor, jitter=t.jitter
         )
-        self.stream = PacketStream(config.id)
+        self.stream = self.profile.decoder(config.id, config.rate_hz)
         self.connects = 0
         self.watchdog_trips = 0
         self._session: _Session | None = None
         self._last_t: float | None = None  # time of the last sample received
         self._after_outage = False
         self._watch_from = 0.0  # monotonic time the watchdog counts from
+        self._refresh_at = 0.0  # monotonic time the profile's refresh is next due
         self._absent_log = RateLimitedLog(t.log_interval)  # not found, cannot connect
         self._down_log = RateLimitedLog(t.log_interval)  # a flapping link
 
@@ -135,7 +167,7 @@ class BleSource:
         if cfg.ble_name:
             # A prefix matches too: "PostureClip" finds "PostureClip-1A2B".
             return advert.name.startswith(cfg.ble_name)
-        return SERVICE_UUID in (u.lower() for u in advert.service_uuids)
+        return self.profile.recognises(advert)
 
     def _wanted(self) -> str:
         cfg = self.config
@@ -143,7 +175,7 @@ class BleSource:
             return f"address {cfg.address}"
         if cfg.ble_name:
             return f"name {cfg.ble_name!r}"
-        return "any sensor advertising the posture service"
+        return f"any {self.profile.label}"
 
     async def _find(self) -> Advert:
         cfg, t = self.config, self.timing
@@ -235,26 +267,11 @@ class BleSource:
                 f"{t.connect_timeout:g} s; it may be out of range or asleep"
             ) from exc
         self.connects += 1
-        return _Session(conn, queue)
-
-    async def _io(self, what: Callable[[], Awaitable[_T]]) -> _T:
-        try:
-            async with asyncio.timeout(self.timing.io_timeout):
-                return await what()
-        except TimeoutError as exc:
-            raise SensorError(
-                f"sensor {self.config.id} did not answer within {self.timing.io_timeout:g} s"
-            ) from exc
+        return _Session(conn, _Timed(conn, t.io_timeout, cfg.id), queue)
 
     async def _start(self, s: _Session, advert: Advert) -> list[SourceEvent]:
-        """Subscribe, read battery and firmware, send START; the events that says."""
-        cfg, conn = self.config, s.conn
-        out: list[SourceEvent] = []
-        if not (conn.has(DATA_CHAR_UUID) and conn.has(CONTROL_CHAR_UUID)):
-            raise SensorError(
-                f"{advert.address} has no posture data/control characteristics; check that "
-                f"sensor {cfg.id}'s address belongs to a PostureClip"
-            )
+        """Let the profile subscribe and start streaming; the events that says."""
+        cfg = self.config
 
         def on_data(value: bytes) -> None:
             s.queue.put_nowait(("data", value, self.clock()))
@@ -262,56 +279,53 @@ class BleSource:
         def on_battery(value: bytes) -> None:
             s.queue.put_nowait(("battery", value, self.clock()))
 
-        await self._io(lambda: conn.subscribe(DATA_CHAR_UUID, on_data))
-        firmware = await self._optional(s, FIRMWARE_REVISION_UUID)
-        if conn.has(BATTERY_LEVEL_UUID):
-            raw = await self._optional(s, BATTERY_LEVEL_UUID)
-            level = None if raw is None else _battery_level(raw)
-            if level is not None:
-                out.append(Battery(cfg.id, self.clock(), level))
-            try:
-                await self._io(lambda: conn.subscribe(BATTERY_LEVEL_UUID, on_battery))
-            except SensorError as exc:
-                log.info("%s: no battery notifications: %s", cfg.id, exc)
-        start = encode_control(ControlCommand(Opcode.START, rate_hz=cfg.rate_hz))
-        await self._io(lambda: conn.write(CONTROL_CHAR_UUID, start))
-        fw = "unknown" if firmware is None else firmware.decode("utf-8", "replace").strip("\x00 ")
-        log.info(
-            "%s: connected to %s, firmware %s, streaming at %d Hz",
-            cfg.id,
-            advert.address,
-            fw,
-            cfg.rate_hz,
-        )
-        out.insert(0, LinkUp(cfg.id, self.clock(), advert.address, fw or "unknown"))
-        self._watch_from = time.monotonic()
-        return out
-
-    async def _optional(self, s: _Session, uuid: str) -> bytes | None:
-        """Read a characteristic that is nice to have; None when absent or failing."""
-        if not s.conn.has(uuid):
-            return None
         try:
-            return await self._io(lambda: s.conn.read(uuid))
+            started = await self.profile.start(s.gatt, cfg.rate_hz, on_data, on_battery)
         except SensorError as exc:
-            log.info("%s: could not read %s: %s", self.config.id, uuid, exc)
-            return None
+            raise SensorError(f"sensor {cfg.id} ({advert.address}): {exc}") from exc
+        log.info(
+            "%s: connected to %s %s, firmware %s, streaming at %g Hz%s",
+            cfg.id,
+            self.profile.label,
+            advert.address,
+            started.firmware,
+            started.rate_hz,
+            "" if started.rate_hz == cfg.rate_hz else f" (the nearest it has to {cfg.rate_hz} Hz)",
+        )
+        out: list[SourceEvent] = [LinkUp(cfg.id, self.clock(), advert.address, started.firmware)]
+        if started.battery is not None:
+            out.append(Battery(cfg.id, self.clock(), started.battery))
+        self._watch_from = time.monotonic()
+        if self.profile.refresh_s is not None:
+            self._refresh_at = self._watch_from + self.profile.refresh_s
+        return out
 
     async def _next(self, s: _Session) -> Sequence[SourceEvent] | str:
         """The events of the next notification, or why the link is over."""
-        watchdog = self.timing.watchdog
+        watchdog, every = self.timing.watchdog, self.profile.refresh_s
         while True:
-            remaining = self._watch_from + watchdog - time.monotonic()
+            now = time.monotonic()
+            if every is not None and now >= self._refresh_at:
+                self._refresh_at = now + every
+                try:
+                    await self.profile.refresh(s.gatt)
+                except SensorError as exc:
+                    log.info("%s: refresh failed: %s", self.config.id, exc)
+                continue
+            remaining = self._watch_from + watchdog - now
+            wait = remaining if every is None else min(remaining, self._refresh_at - now)
             try:
-                async with asyncio.timeout(max(0.0, remaining)):
+                async with asyncio.timeout(max(0.0, wait)):
                     kind, value, t = await s.queue.get()
             except TimeoutError:
+                if time.monotonic() < self._watch_from + watchdog:
+                    continue  # a refresh is due, not the watchdog
                 self.watchdog_trips += 1
                 return f"no data for {watchdog:g} s while connected (watchdog)"
             if kind == "down":
                 return "disconnected"
             if kind == "battery":
-                level = _battery_level(value)
+                level = self.profile.battery(value)
                 if level is not None:
                     return [Battery(self.config.id, t, level)]
                 continue
@@ -348,16 +362,13 @@ class BleSource:
             self.stream.reset()
             evs = self.stream.feed(value, t)
         samples = [e for e in evs if isinstance(e, Samples)]
-        if not samples:
+        period = self.stream.period_s
+        if not samples or period is None:
             return evs
         self._after_outage = False
         if self._last_t is None:
             return evs
-        try:
-            pkt = decode_packet(value)
-        except PacketError:
-            return evs
-        per_packet = pkt.n / pkt.rate_hz
+        per_packet = sum(len(x.t) for x in samples) * period
         gaps = [e for e in evs if isinstance(e, Gap)]
         if gaps:
             span = gaps[0].t_end - gaps[0].t_start
@@ -367,6 +378,8 @@ class BleSource:
             self.stream.reset()
             evs = self.stream.feed(value, t)
             samples = [e for e in evs if isinstance(e, Samples)]
+            if not samples:
+                return evs
         first = float(samples[0].t[0])
         missed = max(0, round((first - self._last_t) / per_packet) - 1)
         return [Gap(self.config.id, self._last_t, first, missed), *evs]
@@ -377,15 +390,10 @@ class BleSource:
             self._session = None
         conn = s.conn
         if polite and conn.is_connected:
-            stop = encode_control(ControlCommand(Opcode.STOP))
-            for uuid in (DATA_CHAR_UUID, BATTERY_LEVEL_UUID):
-                if conn.has(uuid):
-                    with contextlib.suppress(SensorError):
-                        await self._io(lambda u=uuid: conn.unsubscribe(u))  # type: ignore[misc]
             with contextlib.suppress(SensorError):
-                await self._io(lambda: conn.write(CONTROL_CHAR_UUID, stop))
+                await self.profile.stop(s.gatt)
         try:
-            await self._io(conn.disconnect)
+            await s.gatt.disconnect()
         except SensorError as exc:
             log.debug("%s: disconnect: %s", self.config.id, exc)
 
@@ -396,18 +404,14 @@ class BleSource:
         s = self._session
         if not cfg.haptic:
             return
+        if not self.profile.can_buzz:
+            log.debug("%s: a %s cannot buzz; nudge skipped", cfg.id, self.profile.label)
+            return
         if s is None or not s.conn.is_connected:
             log.info("%s: not connected; haptic nudge skipped", cfg.id)
             return
-        cmd = encode_control(ControlCommand(Opcode.VIBRATE, pattern=pattern, repeat=1))
         try:
-            await self._io(lambda: s.conn.write(CONTROL_CHAR_UUID, cmd))
+            await self.profile.buzz(s.gatt, pattern)
         # Anything at all: a missed buzz must not disturb streaming.
         except Exception as exc:
             log.warning("%s: could not buzz the sensor: %s", cfg.id, exc)
-
-
-def _battery_level(raw: bytes) -> int | None:
-    if len(raw) != 1 or raw[0] > 100:
-        return None
-    return raw[0]

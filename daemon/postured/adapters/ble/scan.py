@@ -1,10 +1,16 @@
-"""``postured scan``: list nearby sensors with their signal strength."""
+"""``postured scan``: list nearby sensors of every supported kind, with signal strength.
+
+Each advertisement is offered to every kind's profile (:mod:`postured.adapters.ble.kinds`);
+the first that recognises it names the kind. The command prints a table and the
+``[[sensors]]`` tables to paste into the configuration.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from dataclasses import dataclass
@@ -12,9 +18,10 @@ from dataclasses import dataclass
 from bleak import BleakScanner
 
 from postured.adapters.ble.advice import sensor_error
+from postured.adapters.ble.kinds import all_profiles
+from postured.adapters.ble.radio import Advert
 from postured.config.loader import Config
 from postured.errors import SensorError
-from postured.wire.protocol import DEVICE_NAME_PREFIX, SERVICE_UUID
 
 EX_UNAVAILABLE = 69  # sysexits.h: a service (Bluetooth) is unavailable
 
@@ -24,11 +31,29 @@ class Found:
     name: str
     address: str
     rssi: int
+    kind: str = ""  # the sensor kind; empty for a device no profile recognises (--all)
+
+
+#: Longest advertised name shown; a BLE local name is at most 29 bytes in one advert.
+NAME_SHOWN = 32
+
+
+def _printable(name: str) -> str:
+    """An advertised name (anyone nearby sets it) safe for a table and a TOML string."""
+    return "".join(c if c.isprintable() and c not in '"\\' else "?" for c in name[:NAME_SHOWN])
+
+
+def kind_of(advert: Advert) -> str:
+    """The kind whose profile recognises ``advert``, or ``""``."""
+    for profile in all_profiles():
+        if profile.recognises(advert):
+            return profile.kind
+    return ""
 
 
 # The documented interface is scan(adapter, timeout): how long to listen, not a deadline.
 async def scan(adapter: str, timeout: float, *, every_device: bool = False) -> list[Found]:  # noqa: ASYNC109
-    """Scan ``adapter`` for ``timeout`` s; sensors (our service or name), strongest first.
+    """Scan ``adapter`` for ``timeout`` s; sensors of every kind, strongest first.
 
     Raises :class:`SensorError` when Bluetooth cannot be used.
     """
@@ -41,11 +66,10 @@ async def scan(adapter: str, timeout: float, *, every_device: bool = False) -> l
     found = []
     for device, adv in seen.values():
         name = adv.local_name or device.name or ""
-        ours = SERVICE_UUID in (u.lower() for u in adv.service_uuids) or name.startswith(
-            DEVICE_NAME_PREFIX
-        )
-        if ours or every_device:
-            found.append(Found(name, device.address, int(adv.rssi)))
+        uuids = tuple(u.lower() for u in adv.service_uuids)
+        kind = kind_of(Advert(device.address, name, int(adv.rssi), uuids))
+        if kind or every_device:
+            found.append(Found(name, device.address, int(adv.rssi), kind))
     return sorted(found, key=lambda f: (-f.rssi, f.address))
 
 
@@ -53,9 +77,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register ``scan``; its handler is :func:`run`."""
     p = subparsers.add_parser(
         "scan",
-        help="list nearby posture sensors with RSSI",
-        description="Scan for posture sensors and print name, address and RSSI, "
-        "strongest first. Put an address into [[sensors]] to pin a sensor.",
+        description="Scan for sensors of every supported kind and print kind, name, address "
+        "and RSSI, strongest first, then [[sensors]] tables to paste into the configuration.",
     )
     p.add_argument(
         "--adapter", default="", help="Bluetooth adapter (default: the first sensor's, or hci0)"
@@ -113,8 +136,35 @@ def run(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 1
-    width = max(len(f.name) for f in found)
-    print(f"{'NAME':<{width}}  ADDRESS            RSSI")
-    for f in found:
-        print(f"{f.name:<{width}}  {f.address:<17}  {f.rssi:>4} dBm")
+    names = [_printable(f.name) or "-" for f in found]
+    width = max(4, *(len(n) for n in names))
+    kw = max(4, *(len(f.kind or "-") for f in found))
+    print(f"{'KIND':<{kw}}  {'NAME':<{width}}  ADDRESS            RSSI")
+    for f, name in zip(found, names, strict=True):
+        print(f"{f.kind or '-':<{kw}}  {name:<{width}}  {f.address:<17}  {f.rssi:>4} dBm")
+    blocks = [sensors_block(f, i, adapter) for i, f in enumerate(x for x in found if x.kind)]
+    if blocks:
+        print("\n# Paste into the configuration file (docs/sensors.md says how to wear each):")
+        print("\n".join(blocks), end="")
     return 0
+
+
+def sensors_block(found: Found, index: int, adapter: str) -> str:
+    """The ``[[sensors]]`` table that reads ``found``."""
+    lines = [
+        "",
+        "[[sensors]]",
+        f'id = "{found.kind}{index + 1}"',
+        f"name = {json.dumps(_printable(found.name) or found.kind)}",
+        'source = "ble"',
+        f'kind = "{found.kind}"',
+        f'address = "{found.address}"',
+    ]
+    if adapter != "hci0":
+        lines.append(f'adapter = "{adapter}"')
+    # A Polar H10 is worn on its chest strap; everything else starts on the collar.
+    if found.kind == "polar":
+        lines.append('mount = "chest"  # an H10 on its strap; a Verity Sense: upper_back')
+    else:
+        lines.append('mount = "collar_back"  # or collar_front, upper_back, chest')
+    return "\n".join(lines) + "\n"

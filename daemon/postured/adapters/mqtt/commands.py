@@ -9,17 +9,20 @@ from typing import Any
 
 from postured.adapters.untrusted import shown
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
+from postured.core.stretches import ids as stretch_ids
 from postured.errors import CommandError
 from postured.ports.sink import COMMANDS, Command
 
 MAX_COMMAND_BYTES = 1024
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
+_ALERT_ID = _REQUEST_ID  # alert ids are uuid4 hex (replay: shorter); the same safe shape
 _FIELDS: Mapping[str, frozenset[str]] = {
     "calibrate": frozenset({"request_id"}),
     "calibrate_forward": frozenset({"request_id"}),  # second step: lean forward and hold
     "snooze": frozenset({"request_id", "minutes"}),
     "pause": frozenset({"request_id", "paused"}),
     "resume": frozenset({"request_id"}),
+    "done": frozenset({"request_id", "alert_id", "stretch"}),  # the stretch was done
 }
 
 
@@ -40,8 +43,9 @@ def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
     """A validated :class:`Command`, or :class:`InvalidCommand` saying what is wrong.
 
     The payload is a JSON object (``{}`` for no arguments): ``request_id`` (1-64 printable ASCII
-    characters) for any command, ``minutes`` (integer 1-240) for snooze, and ``paused``
-    (boolean, default true) for pause, where false means resume.
+    characters) for any command, ``minutes`` (integer 1-240) for snooze, ``paused``
+    (boolean, default true) for pause, where false means resume, and for done either
+    ``alert_id`` (1-64 printable ASCII characters) or ``stretch`` (a catalogue id), or neither.
     """
     if len(payload) > MAX_COMMAND_BYTES:
         raise InvalidCommand(
@@ -85,7 +89,26 @@ def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
             raise InvalidCommand('"paused" must be true or false', rid)
         if not paused:
             name = "resume"
-    return Command(sensor_id=sensor_id, name=name, minutes=minutes, request_id=rid)
+    alert_id, stretch = _done_fields(data, rid) if name == "done" else (None, None)
+    return Command(
+        sensor_id=sensor_id,
+        name=name,
+        minutes=minutes,
+        request_id=rid,
+        alert_id=alert_id,
+        stretch=stretch,
+    )
+
+
+def _done_fields(data: Mapping[str, Any], rid: str | None) -> tuple[str | None, str | None]:
+    alert_id, stretch = data.get("alert_id"), data.get("stretch")
+    if alert_id is not None and stretch is not None:
+        raise InvalidCommand('done takes "alert_id" or "stretch", not both', rid)
+    if alert_id is not None and not (isinstance(alert_id, str) and _ALERT_ID.match(alert_id)):
+        raise InvalidCommand('"alert_id" must be 1-64 printable ASCII characters', rid)
+    if stretch is not None and stretch not in stretch_ids():
+        raise InvalidCommand(f'"stretch" must be one of {", ".join(stretch_ids())}', rid)
+    return alert_id, stretch
 
 
 def reply_payload(

@@ -18,7 +18,6 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -27,9 +26,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from postured.adapters.backoff import Backoff, RateLimitedLog
+from postured.adapters.credentials import read_password, tls_context
 from postured.config.loader import is_loopback
 from postured.config.mqtt import MqttConfig
-from postured.errors import BrokerError, ConfigError
+from postured.errors import BrokerError
 
 log = logging.getLogger(__name__)
 
@@ -57,74 +57,6 @@ class NotConnectedError(BrokerError):
 def default_client_id(suffix: str = "") -> str:
     host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40]
     return f"postured-{host}{suffix}"
-
-
-def read_password(cfg: MqttConfig, environ: Mapping[str, str]) -> str | None:
-    """The broker password from ``password_file`` or the systemd credential, else None."""
-    if cfg.password_file:
-        path = Path(cfg.password_file).expanduser()
-    elif environ.get("CREDENTIALS_DIRECTORY"):
-        path = Path(environ["CREDENTIALS_DIRECTORY"]) / "mqtt-password"
-        if not path.exists():
-            return None
-    else:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(
-            str(path),
-            "mqtt.password_file",
-            f"cannot read the MQTT password ({e}); check the path and that the daemon's "
-            "user may read the file",
-        ) from e
-    # The first line is the password (config/postured.toml says so): a note on a later line
-    # never reaches the broker.
-    lines = text.splitlines()
-    password = lines[0] if lines else ""
-    if mode & 0o077:
-        # Like Mosquitto 2.0.17+ for its own files: say it, do not refuse to start.
-        log.warning(
-            "MQTT: %s can be read by other users (mode %04o); chmod 600 it",
-            path,
-            mode & 0o7777,
-        )
-    if not password:
-        raise ConfigError(str(path), "mqtt.password_file", "the password file is empty")
-    if not cfg.username:
-        raise ConfigError(
-            str(path), "mqtt.username", "a password is configured but no user name; set it"
-        )
-    return password
-
-
-class _ClosingSSLSocket(ssl.SSLSocket):
-    """Closes itself when the handshake fails; paho would leave the socket open."""
-
-    def do_handshake(self, block: bool = False) -> None:
-        try:
-            super().do_handshake(block)
-        except BaseException:
-            self.close()
-            raise
-
-
-def tls_context(cfg: MqttConfig) -> ssl.SSLContext | None:
-    """A client context that verifies the broker's certificate and host name."""
-    if not cfg.tls:
-        return None
-    try:
-        ctx = ssl.create_default_context(cafile=cfg.ca_file or None)
-        if cfg.cert_file:
-            ctx.load_cert_chain(cfg.cert_file, cfg.key_file or None)
-        ctx.sslsocket_class = _ClosingSSLSocket
-    except (OSError, ssl.SSLError) as e:
-        which = "mqtt.cert_file" if cfg.cert_file and cfg.ca_file == "" else "mqtt.ca_file"
-        raise ConfigError(
-            cfg.ca_file or cfg.cert_file, which, f"cannot load the TLS files: {e}"
-        ) from e
-    return ctx
 
 
 def _describe(exc: BaseException, where: str) -> str:
@@ -276,30 +208,31 @@ class MqttConnection:
     # -- the session ----------------------------------------------------------------------
 
     async def _supervise(self) -> None:
+        """Run sessions for ever; every way one ends is followed by the same backoff."""
         while True:
             try:
                 await self._run_session()
             except _Fallback:
-                continue
+                continue  # a protocol fallback retries at once
             except BrokerError as e:
-                self.last_error = e
-                self.counters["failures"] += 1
-                delay = self._backoff.next()
-                log.warning("MQTT: %s; retrying in %.1f s", e, delay)
-                await asyncio.sleep(delay)
-                continue
+                self._failed(e)
+                delay = self._retry_in(logging.WARNING, str(e))
             except Exception as e:  # a paho surprise must not end reconnecting for good
-                self.last_error = BrokerError(f"unexpected error with {self._where}: {e!r}")
-                self.counters["failures"] += 1
-                delay = self._backoff.next()
-                log.exception("MQTT: unexpected error; retrying in %.1f s", delay)
-                await asyncio.sleep(delay)
-                continue
-            delay = self._backoff.next()
-            log.warning(
-                "MQTT: lost the connection to %s; reconnecting in %.1f s", self._where, delay
-            )
+                self._failed(BrokerError(f"unexpected error with {self._where}: {e!r}"))
+                delay = self._retry_in(logging.ERROR, "unexpected error", exc_info=True)
+            else:
+                delay = self._retry_in(logging.WARNING, f"lost the connection to {self._where}")
             await asyncio.sleep(delay)
+
+    def _failed(self, error: BrokerError) -> None:
+        self.last_error = error
+        self.counters["failures"] += 1
+
+    def _retry_in(self, level: int, reason: str, *, exc_info: bool = False) -> float:
+        """The next backoff delay, logged with the reason for it."""
+        delay = self._backoff.next()
+        log.log(level, "MQTT: %s; retrying in %.1f s", reason, delay, exc_info=exc_info)
+        return delay
 
     def _new_client(self, s_holder: list[_Session]) -> paho.Client:
         loop = asyncio.get_running_loop()

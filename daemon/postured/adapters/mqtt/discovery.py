@@ -252,6 +252,14 @@ ENTITIES: tuple[EntityDescription, ...] = (
         options={"payload_press": "{}", "icon": "mdi:alarm-off"},
     ),
     EntityDescription(
+        "stretch_done",
+        "button",
+        "Stretch done",
+        source="none",
+        command="done",  # {}: the newest alert's stretch (docs/mqtt.md, "Done")
+        options={"payload_press": "{}", "icon": "mdi:human-handsup"},
+    ),
+    EntityDescription(
         "pause",
         "switch",
         "Pause alerts",

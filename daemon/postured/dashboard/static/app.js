@@ -2,6 +2,7 @@
 // grouped by the daemon (room) that has the sensor.
 import { SensorCard } from "./card.js";
 import { kindWord } from "./format.js";
+import { setupHistory } from "./history.js";
 
 const TICK_MS = 5000;
 // Above this many sensors the cards start folded to one line each, so fifty still fit.
@@ -277,6 +278,7 @@ function setupNotifications() {
 }
 
 setupNotifications();
+setupHistory({ nameOf: (id) => page.cards.get(id)?.view.name ?? id });
 connect();
 // The sitting timer runs on between state updates.
 setInterval(() => {

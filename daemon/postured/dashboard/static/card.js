@@ -1,5 +1,6 @@
 // One sensor's card: built from the <template>, updated from the sensor's view.
 import { clock, degrees, duration, isNum, kindWord, postureWord } from "./format.js";
+import { StretchPlan } from "./plan.js";
 import { buildSegments, describe, renderTimeline } from "./timeline.js";
 
 const MAX_EXTRAPOLATE_S = 300; // stop running the timer on when updates stop coming
@@ -13,6 +14,7 @@ const REPLY_WORDS = {
   snooze: (body) => `Alerts snoozed for ${body.minutes} min`,
   pause: () => "Alerts paused",
   resume: () => "Alerts resumed",
+  done: () => "Stretch recorded as done",
 };
 
 function doneAlerts() {
@@ -62,6 +64,7 @@ export class SensorCard {
       this.setExpanded(this.chosen);
     });
     this.expanded = true;
+    this.plan = new StretchPlan(this.f.plan, (body) => this.ctx.send(this.view.id, "done", body));
     this.setState(view.state, true);
     if (ctx.folded) this.setExpanded(false); // before the first drawing: fifty cards load fast
     this.render();
@@ -310,6 +313,7 @@ export class SensorCard {
 
   renderStats() {
     const s = this.view.stats;
+    this.plan.render(this.ctx.config.stretches ?? [], s);
     const m = s?.minutes_by_posture ?? {};
     const rows = [
       ["Upright", s ? duration((m.upright ?? 0) + (m.standing ?? 0)) : "—"],
@@ -334,14 +338,18 @@ export class SensorCard {
 
   async act(btn) {
     const act = btn.dataset.act;
+    const alert = this.view.alert;
     if (act === "done") {
-      if (this.view.alert) markDone(this.view.alert.id);
+      // Dismissed at once; the daemon records it (the day's plan, the history).
+      if (alert) markDone(alert.id);
       this.renderAlert();
       this.renderSummary();
-      return;
+      if (!alert) return;
     }
     const name = act === "snooze-card" ? "snooze" : act;
-    const body = name === "snooze" ? { minutes: Number(btn.dataset.minutes ?? 15) } : {};
+    let body = {};
+    if (name === "snooze") body = { minutes: Number(btn.dataset.minutes ?? 15) };
+    else if (name === "done") body = { alert_id: alert.id };
     btn.disabled = true;
     btn.setAttribute("aria-busy", "true");
     this.f.reply.textContent = "Sending…";

@@ -1,0 +1,104 @@
+"""``kind = "postured"``: the project's own clip (docs/protocol.md).
+
+Known from the device: sequence numbers (losses are counted exactly), a device clock (exact
+sample spacing, mapped onto the host clock by :class:`postured.wire.stream.PacketStream`),
+the standard battery service, a firmware revision, and a vibration motor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from postured.adapters.ble.profile import Profile, Started
+from postured.adapters.ble.radio import Advert, Connection, Notify
+from postured.errors import SensorError
+from postured.wire.protocol import (
+    BATTERY_LEVEL_UUID,
+    CONTROL_CHAR_UUID,
+    DATA_CHAR_UUID,
+    DEVICE_NAME_PREFIX,
+    FIRMWARE_REVISION_UUID,
+    SERVICE_UUID,
+    ControlCommand,
+    Opcode,
+    VibratePattern,
+    encode_control,
+)
+from postured.wire.stream import PacketStream
+
+log = logging.getLogger(__name__)
+
+
+class PosturedProfile:
+    """:class:`postured.adapters.ble.profile.Profile` of the PostureClip."""
+
+    kind = "postured"
+    label = "PostureClip"
+    can_buzz = True
+    refresh_s: float | None = None  # the battery level is notified; nothing to poll
+
+    def recognises(self, advert: Advert) -> bool:
+        return SERVICE_UUID in (u.lower() for u in advert.service_uuids) or advert.name.startswith(
+            DEVICE_NAME_PREFIX
+        )
+
+    def decoder(self, sensor_id: str, rate_hz: int) -> PacketStream:
+        # Each packet says its own rate; the configured one is only asked for.
+        return PacketStream(sensor_id)
+
+    async def start(
+        self, gatt: Connection, rate_hz: int, on_data: Notify, on_battery: Notify
+    ) -> Started:
+        if not (gatt.has(DATA_CHAR_UUID) and gatt.has(CONTROL_CHAR_UUID)):
+            raise SensorError(
+                "it has no posture data/control characteristics; check that the address "
+                "belongs to a PostureClip, or set kind for the device it is"
+            )
+        await gatt.subscribe(DATA_CHAR_UUID, on_data)
+        firmware = await _optional(gatt, FIRMWARE_REVISION_UUID)
+        level: int | None = None
+        if gatt.has(BATTERY_LEVEL_UUID):
+            raw = await _optional(gatt, BATTERY_LEVEL_UUID)
+            level = None if raw is None else self.battery(raw)
+            try:
+                await gatt.subscribe(BATTERY_LEVEL_UUID, on_battery)
+            except SensorError as exc:
+                log.info("no battery notifications: %s", exc)
+        await gatt.write(CONTROL_CHAR_UUID, encode_control(ControlCommand(Opcode.START, rate_hz)))
+        fw = "" if firmware is None else firmware.decode("utf-8", "replace").strip("\x00 ")
+        return Started(rate_hz=rate_hz, firmware=fw or "unknown", battery=level)
+
+    async def refresh(self, gatt: Connection) -> None:
+        return None
+
+    async def stop(self, gatt: Connection) -> None:
+        for uuid in (DATA_CHAR_UUID, BATTERY_LEVEL_UUID):
+            if gatt.has(uuid):
+                with contextlib.suppress(SensorError):
+                    await gatt.unsubscribe(uuid)
+        await gatt.write(CONTROL_CHAR_UUID, encode_control(ControlCommand(Opcode.STOP)))
+
+    async def buzz(self, gatt: Connection, pattern: VibratePattern) -> None:
+        cmd = ControlCommand(Opcode.VIBRATE, pattern=pattern, repeat=1)
+        await gatt.write(CONTROL_CHAR_UUID, encode_control(cmd))
+
+    def battery(self, raw: bytes) -> int | None:
+        # The Battery Level characteristic: one byte, 0..100 %.
+        if len(raw) != 1 or raw[0] > 100:
+            return None
+        return raw[0]
+
+
+async def _optional(gatt: Connection, uuid: str) -> bytes | None:
+    """Read a characteristic that is nice to have; None when absent or failing."""
+    if not gatt.has(uuid):
+        return None
+    try:
+        return await gatt.read(uuid)
+    except SensorError as exc:
+        log.info("could not read %s: %s", uuid, exc)
+        return None
+
+
+PROFILE: Profile = PosturedProfile()
