@@ -118,10 +118,11 @@ async def test_a_renamed_daemon_clears_the_status_it_left(
         pass
     assert broker.retained["posture/daemon/den/status"].payload == b"offline"
     (tmp_path / "study").symlink_to(tmp_path / "den")  # the same state directory, renamed
-    async with _bridge(broker, tmp_path, "study", ("d1",), transports=transports):
+    async with _bridge(broker, tmp_path, "study", ("d1",), transports=transports) as study:
         await until(lambda: "posture/daemon/den/status" not in broker.retained)
         assert broker.retained["posture/daemon/study/status"].payload == b"online"
-        assert broker.retained["posture/d1/owner"].payload == b"study"
+        await until(lambda: broker.retained["posture/d1/owner"].payload == b"study")
+        assert study.collisions == {}  # its own claim under the old name is no collision
 
 
 @pytest.mark.asyncio

@@ -119,6 +119,7 @@ class MqttBridge:
         self._ha_online = asyncio.Event()
         self._outbox_file = VersionedFile(self._state_dir / OUTBOX_FILE)
         self._announced: dict[str, Any] = {}
+        self._former_node: str | None = None
         self._background: set[asyncio.Task[None]] = set()
         #: Sensor id -> the other daemon's node id that claims it too.
         self.collisions: dict[str, str] = {}
@@ -144,6 +145,8 @@ class MqttBridge:
                 "MQTT: %d alerts from before the restart wait for the broker", len(self._outbox)
             )
         self._announced = await asyncio.to_thread(self._load_announced)
+        #: The node id this daemon had before a rename: its retained claims are ours.
+        self._former_node = self._announced.get("node")
         self._conn.subscribe(self.topics.command_filter, qos=1)
         self._conn.subscribe(self.topics.claim_filter, qos=1)
         if self.cfg.discovery:
@@ -511,7 +514,7 @@ class MqttBridge:
     def _check_claim(self, sensor_id: str, payload: bytes) -> None:
         """Another daemon claiming one of our sensor ids: report it, never merge silently."""
         owner = payload.decode("utf-8", "replace").strip()
-        if sensor_id not in self._sensors or not owner or owner == self.node_id:
+        if sensor_id not in self._sensors or owner in ("", self.node_id, self._former_node):
             return
         if self.collisions.get(sensor_id) == owner:
             return  # reported already; answering again would ping-pong with the other daemon
