@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -287,8 +288,13 @@ def test_replay_command_writes_history(tmp_path: Path, capsys: pytest.CaptureFix
     write_recording(simulate(load_scenario("demo"), seed=3, rate_hz=25), rec)
     db = tmp_path / "h.sqlite3"
     assert cli.main(["replay", str(rec), "--history", str(db), "--sensor", "desk"]) == 0
-    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    out, err = capsys.readouterr()
+    summary = json.loads(out.splitlines()[-1])
     [day] = read_days(db)
+    # A recording timed from 0 is placed on today, never on 1970-01-01.
+    today = datetime.now(UTC).date().isoformat()
+    assert day.stats.day == summary["stats"]["day"] == today
+    assert f"placed from {today}T00:00:00+00:00" in err
     assert (day.sensor, day.stats.to_dict()) == ("desk", summary["stats"])
     assert day.stretches_offered == ("chest_opener", "chair_stretch_90")
     conn = sqlite3.connect(db)
@@ -303,6 +309,24 @@ def test_replay_command_writes_history(tmp_path: Path, capsys: pytest.CaptureFix
         if posture != "unknown":
             assert by_posture.get(posture, 0.0) / 60 == pytest.approx(minutes, abs=0.6)
     assert calibrations == [("auto",)]
+
+
+def test_replay_start_puts_the_recording_on_the_calendar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from firmware_sim import load_scenario, simulate, write_recording  # noqa: PLC0415
+
+    rec = tmp_path / "demo.csv"
+    write_recording(simulate(load_scenario("demo"), seed=3, rate_hz=25), rec)
+    db = tmp_path / "h.sqlite3"
+    args = ["replay", str(rec), "--history", str(db), "--start", "2026-11-30T09:00:00+00:00"]
+    assert cli.main(args) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    start = datetime(2026, 11, 30, 9, tzinfo=UTC).timestamp()
+    assert all(start <= x["t"] < start + 86400 for x in lines if "t" in x)
+    assert [d.stats.day for d in read_days(db)] == ["2026-11-30"]
+    assert cli.main(["replay", str(rec), "--start", "yesterday"]) == 65
+    assert "not an ISO 8601" in capsys.readouterr().err
 
 
 # --- SIGKILL: no completed day lost, never a damaged file ---------------------------------

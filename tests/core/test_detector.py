@@ -445,3 +445,12 @@ def test_upper_back_mount_scales_the_forward_thresholds() -> None:
     back = type(collar)("b", collar.cfg, collar.acfg, mount="upper_back")
     assert not of(run(t, acc, det=collar)[1], "alert")
     assert [a["kind"] for a in of(run(t, acc, det=back)[1], "alert")] == ["forward_head"]
+
+
+def test_statistics_before_the_first_sample_name_the_day_the_caller_says_it_is() -> None:
+    det = make_detector()
+    t = datetime(2026, 12, 3, 17, 51, tzinfo=ZoneInfo("UTC")).timestamp()
+    det.state(t)  # the daemon publishes a state, then the statistics, before any sample
+    assert det.stats.day == "2026-12-03"  # not 1970-01-01
+    det.tick(t + 86400)
+    assert det.stats.day == "2026-12-04"

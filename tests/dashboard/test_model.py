@@ -83,10 +83,57 @@ def test_availability_goes_on_the_timeline_when_it_changes() -> None:
     assert m.sensors["desk"].online is True
 
 
-def test_status() -> None:
+def test_status_of_a_daemon_from_before_node_ids() -> None:
     m = model()
-    assert feed(m, "status", "offline") == [{"type": "status", "data": False}]
+    assert feed(m, "status", "offline") == [
+        {"type": "daemon", "node": "", "data": False},
+        {"type": "status", "data": False},
+    ]
     assert m.snapshot()["status"] is False
+    assert m.snapshot()["daemons"] == [{"id": "", "online": False, "sensors": ["desk"]}]
+
+
+def test_sensors_are_grouped_by_the_daemon_that_claims_them() -> None:
+    m = model()
+    feed(m, "daemon/kitchen/status", "online")
+    feed(m, "daemon/office/status", "offline")
+    feed(m, "daemon/attic/status", "offline")  # a daemon without sensors is still listed
+    for sid, node in (("k2", "kitchen"), ("o1", "office"), ("k1", "kitchen")):
+        feed(m, f"{sid}/owner", node)
+        feed(m, f"{sid}/state", samples.state(T))
+    assert feed(m, "desk/owner", "office") == [
+        {"type": "owner", "sensor": "desk", "data": "office"}
+    ]
+    snap = m.snapshot()
+    assert snap["daemons"] == [
+        {"id": "attic", "online": False, "sensors": []},
+        {"id": "kitchen", "online": True, "sensors": ["k1", "k2"]},
+        {"id": "office", "online": False, "sensors": ["desk", "o1"]},
+    ]
+    assert snap["status"] is True  # one daemon online is enough for the page to be live
+    assert {s["id"]: s["daemon"] for s in snap["sensors"]} == {
+        "desk": "office", "k1": "kitchen", "k2": "kitchen", "o1": "office",
+    }  # fmt: skip
+    assert feed(m, "k1/owner", "bad node!")[0]["type"] == "counters"
+    assert m.sensors["k1"].daemon == "kitchen"
+
+
+def test_cleared_topics_remove_a_sensor_and_a_daemon() -> None:
+    m = model()
+    feed(m, "daemon/den/status", "offline")
+    feed(m, "gone/owner", "den")
+    feed(m, "gone/state", samples.state(T))
+    feed(m, "gone/availability", "offline")
+    malformed = m.counters.malformed
+    for kind in ("state", "stats", "availability"):
+        assert feed(m, f"gone/{kind}", b"")[0]["type"] in ("state", "stats", "online")
+    assert feed(m, "gone/owner", b"") == [{"type": "removed", "sensor": "gone"}]
+    assert "gone" not in m.sensors
+    assert m.counters.malformed == malformed  # a clear is not a malformed message
+    assert feed(m, "daemon/den/status", b"")[0] == {"type": "daemon", "node": "den", "data": None}
+    assert m.snapshot()["daemons"] == [{"id": "", "online": None, "sensors": ["desk"]}]
+    feed(m, "desk/state", b"")
+    assert "desk" in m.sensors  # a configured sensor stays
 
 
 def test_malformed_is_counted_and_changes_nothing() -> None:

@@ -26,6 +26,10 @@ T = 1_767_600_000.0
         ("posture/desk/stats", Route("stats", "desk")),
         ("posture/desk/events", Route("events", "desk")),
         ("posture/desk/cmd/snooze/reply", Route("reply", "desk", "snooze")),
+        ("posture/desk/owner", Route("owner", "desk")),
+        ("posture/daemon/kitchen-pi/status", Route("daemon_status", node="kitchen-pi")),
+        ("posture/daemon/bad node!/status", None),
+        ("posture/daemon/" + "n" * 33 + "/status", None),
         ("posture/desk/cmd/snooze", None),  # our own command, not for the page
         ("posture/desk/unknown", None),
         ("posture/bad id!/state", None),
@@ -47,6 +51,8 @@ def test_parse_topic_never_raises(topic: str) -> None:
     route = payloads.parse_topic("posture", topic)
     assert route is None or route.kind in (
         "status",
+        "daemon_status",
+        "owner",
         "availability",
         "state",
         "alert",

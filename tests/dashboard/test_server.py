@@ -218,6 +218,8 @@ async def test_async_with_serves_on_the_configured_port() -> None:
         assert sorted(bus.subscriptions) == sorted(
             [
                 "posture/status",
+                "posture/daemon/+/status",
+                "posture/+/owner",
                 "posture/+/availability",
                 "posture/+/state",
                 "posture/+/alert",

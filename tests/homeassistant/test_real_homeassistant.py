@@ -2,12 +2,16 @@
 
 Two daemons' bridges (rooms "kitchen" and "office") announce their sensors; Home Assistant's
 MQTT integration, set up through its config flow, must register the devices and entities,
-show their states, send button presses back, and log no MQTT warning or error.
+show their states, send button presses back, and log no MQTT warning or error. Then two real
+daemons: every button, the switch and the number of one reach it through Home Assistant's
+services and its replies come back; a SIGKILL of the other leaves the first one's sensors
+available.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -255,11 +259,65 @@ speed = 60
     return path
 
 
+#: Every control Home Assistant offers, in an order a real daemon accepts (a calibration
+#: refuses a snooze while it runs): unique id key, service, its data, the command topic's
+#: name, the payload sent there, and the command the reply says ran.
+CONTROLS: tuple[tuple[str, str, dict[str, Any], str, dict[str, Any], str], ...] = (
+    ("pause", "switch/turn_on", {}, "pause", {"paused": True}, "pause"),
+    ("pause", "switch/turn_off", {}, "pause", {"paused": False}, "resume"),
+    ("snooze", "button/press", {}, "snooze", {"minutes": 30}, "snooze"),
+    ("snooze_minutes", "number/set_value", {"value": 45}, "snooze", {"minutes": 45}, "snooze"),
+    ("cancel_snooze", "button/press", {}, "resume", {}, "resume"),
+    ("calibrate", "button/press", {}, "calibrate", {}, "calibrate"),
+    ("calibrate_forward", "button/press", {}, "calibrate_forward", {}, "calibrate_forward"),
+)
+
+
+async def _press_every_control(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    h: dict[str, str],
+    token: str,
+    mosquitto: Mosquitto,
+    sid: str,
+    replies: Any,
+) -> None:
+    """Each button, the switch and the number through Home Assistant's services: the command
+    reaches the daemon with the documented payload and the daemon's reply comes back."""
+    (entities,) = await _ws(session, url, token, "config/entity_registry/list")
+    by_key = {
+        e["unique_id"].removeprefix(f"postured_{sid}_"): e["entity_id"]
+        for e in entities
+        if e["platform"] == "mqtt" and e["unique_id"].startswith(f"postured_{sid}_")
+    }
+    commands = mosquitto.sub(f"posture/{sid}/cmd/+")
+    try:
+        for n, (key, service, data, name, sent, ran) in enumerate(CONTROLS, 1):
+            async with session.post(
+                f"{url}/api/services/{service}",
+                json={"entity_id": by_key[key], **data},
+                headers=h,
+            ) as resp:
+                assert resp.status == 200, (key, await resp.text())
+            got = await asyncio.to_thread(replies.wait_for, count=n, timeout=20)
+            topic, text = got[n - 1]
+            reply = json.loads(text)
+            assert topic == f"posture/{sid}/cmd/{name}/reply"
+            assert (reply["command"], reply["ok"]) == (ran, True), (key, reply)
+            assert commands.lines()[n - 1][0] == f"posture/{sid}/cmd/{name}"
+            assert json.loads(commands.lines()[n - 1][1]) == sent, key
+    finally:
+        commands.close()
+
+
+@pytest.mark.asyncio
 @pytest.mark.asyncio
 async def test_sigkill_of_one_daemon_leaves_the_others_sensors_available(
     hass: tuple[str, Path], mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     url, cfg = hass
+    replies = mosquitto.sub("posture/k1/cmd/+/reply")
     async with aiohttp.ClientSession() as session:
         await _up(session, url)
         token = await _token(session, url)
@@ -299,6 +357,9 @@ async def test_sigkill_of_one_daemon_leaves_the_others_sensors_available(
             assert st["sensor.posture_sensor_kitchen_activity"]["state"] in (
                 "still", "active", "walking"
             )  # fmt: skip
+            await _press_every_control(
+                session, url, h=h, token=token, mosquitto=mosquitto, sid="k1", replies=replies
+            )
             od.signal(signal.SIGKILL)
             assert od.wait(5) == -signal.SIGKILL
             st = await wait(
@@ -307,6 +368,7 @@ async def test_sigkill_of_one_daemon_leaves_the_others_sensors_available(
             assert st["sensor.posture_sensor_office_posture"]["state"] == "unavailable"
             assert st["sensor.posture_sensor_kitchen_posture"]["state"] != "unavailable"
             assert "Traceback" not in kd.stderr()
+    replies.close()
     log = (cfg / "home-assistant.log").read_text()
     bad = [
         line for line in log.splitlines()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from postured.adapters.mqtt.topics import Topics, host_node_id
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import (
@@ -28,6 +30,10 @@ STRETCH = Stretch(
     steps=("Stand tall.", "Draw the shoulders back and down.", "Hold and breathe."),
     why="Counters rounded shoulders.",
 )
+
+#: The node id and status topic of a daemon on this host without ``mqtt.node_id``.
+HOST_NODE = host_node_id(socket.gethostname())
+HOST_STATUS = Topics("posture").daemon_status(HOST_NODE)
 
 SENSORS = (SensorConfig(id="desk", name="Desk clip"), SensorConfig(id="sofa", name="Sofa clip"))
 

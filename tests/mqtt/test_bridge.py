@@ -20,7 +20,16 @@ from postured.adapters.mqtt.bridge import OUTBOX_FILE, MqttBridge
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import Posture, PostureChanged
-from tests.mqtt.helpers import SENSORS, Recorder, fast_config, make_alert, make_state, make_stats
+from tests.mqtt.helpers import (
+    HOST_NODE,
+    HOST_STATUS,
+    SENSORS,
+    Recorder,
+    fast_config,
+    make_alert,
+    make_state,
+    make_stats,
+)
 from tests.support.mosquitto import Mosquitto, Subscriber, running_broker
 from tests.support.waiting import quiet, until
 
@@ -114,7 +123,7 @@ async def test_state_is_rate_limited_and_retained_for_a_late_subscriber(
     assert final["battery"] == 89
     assert final["updated"] == "2025-10-09T08:53:25.000+00:00"
     assert json.loads(retained["posture/desk/stats"])["alerts"] == 4
-    assert retained["posture/status"] == "offline"
+    assert retained[HOST_STATUS] == "offline"
     assert retained["posture/desk/availability"] == "offline"
 
 
@@ -382,16 +391,17 @@ async def test_events_and_availability(
             ),
         )
         bridge.availability("desk", False)
-        await asyncio.to_thread(sub.wait_for, count=4)
+        await asyncio.to_thread(sub.wait_for, count=5)
     got = sub.lines()
-    assert [t for t, _ in got][:4] == [
+    assert got[0] == ("posture/desk/owner", HOST_NODE)  # the claim comes first
+    assert [t for t, _ in got][1:5] == [
         "posture/desk/availability",  # offline on connect
         "posture/desk/availability",
         "posture/desk/events",
         "posture/desk/availability",
     ]
-    assert [p for _, p in got][:2] == ["offline", "online"]
-    assert json.loads(got[2][1])["event"] == "posture"
+    assert [p for _, p in got][1:3] == ["offline", "online"]
+    assert json.loads(got[3][1])["event"] == "posture"
 
 
 WILL_SCRIPT = textwrap.dedent(
@@ -421,7 +431,7 @@ WILL_SCRIPT = textwrap.dedent(
 def test_sigkill_leaves_the_last_will(
     mosquitto: Mosquitto, tmp_path: Path, subscribers: list[Subscriber]
 ) -> None:
-    sub = mosquitto.sub("posture/status")
+    sub = mosquitto.sub(HOST_STATUS)
     subscribers.append(sub)
     script = tmp_path / "hold_bridge.py"
     script.write_text(WILL_SCRIPT)
@@ -439,7 +449,7 @@ def test_sigkill_leaves_the_last_will(
             proc.kill()
             proc.wait()
     assert [p for _, p in sub.lines()] == ["online", "offline"]
-    assert mosquitto.retained("posture/status", 1.0) == [("posture/status", "offline")]
+    assert mosquitto.retained(HOST_STATUS, 1.0) == [(HOST_STATUS, "offline")]
 
 
 @pytest.mark.asyncio

@@ -16,7 +16,7 @@ from postured.adapters.mqtt.connection import Message
 from postured.adapters.mqtt.memory import MemoryBroker, MemoryTransport
 from postured.core.events import Posture
 from postured.ports.sink import Command
-from tests.mqtt.helpers import SENSORS, Recorder, fast_config, make_alert, make_state
+from tests.mqtt.helpers import HOST_STATUS, SENSORS, Recorder, fast_config, make_alert, make_state
 from tests.support.waiting import until
 
 Opener = Callable[..., AbstractAsyncContextManager[MqttBridge]]
@@ -107,15 +107,15 @@ async def test_killed_daemon_leaves_its_will_and_clean_exit_says_offline(
     )  # fmt: skip
     await bridge.__aenter__()
     await until(lambda: bridge.connected)
-    assert broker.retained["posture/status"].payload == b"online"
+    assert broker.retained[HOST_STATUS].payload == b"online"
     transports[0].kill()
-    assert broker.retained["posture/status"].payload == b"offline"
+    assert broker.retained[HOST_STATUS].payload == b"offline"
     await bridge.__aexit__(None, None, None)
     async with open_bridge() as again:
         again.availability("desk", True)
-        assert broker.retained["posture/status"].payload == b"online"
+        assert broker.retained[HOST_STATUS].payload == b"online"
         assert broker.retained["posture/desk/availability"].payload == b"online"
-    assert broker.retained["posture/status"].payload == b"offline"
+    assert broker.retained[HOST_STATUS].payload == b"offline"
     assert broker.retained["posture/desk/availability"].payload == b"offline"
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from typing import Any
 
 import pytest
 
 from postured.adapters.mqtt import discovery
 from postured.adapters.mqtt.commands import parse_command
-from postured.adapters.mqtt.topics import Topics
+from postured.adapters.mqtt.topics import Topics, host_node_id, node_id_of
 from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, Posture
 from tests.mqtt.helpers import fast_config
@@ -125,13 +126,23 @@ def test_a_node_id_gives_its_own_status_topic_and_a_distinct_device_name() -> No
     assert p["cmps"]["posture"]["unique_id"] == "postured_desk-1_posture"
 
 
+def test_without_a_node_id_the_host_name_names_the_daemon_but_not_the_device() -> None:
+    cfg = fast_config(1883, base_topic="home/posture")
+    _, p = discovery.device_config(cfg, SENSOR, "1.2.3", node="kitchen-pi")
+    assert p["availability"][0]["topic"] == "home/posture/daemon/kitchen-pi/status"
+    assert p["dev"]["name"] == "Desk clip"  # one room's devices keep their plain names
+    _, again = discovery.device_config(cfg, SENSOR, "1.2.3")
+    host = host_node_id(socket.gethostname())
+    assert again["availability"][0]["topic"] == f"home/posture/daemon/{host}/status"
+
+
 def test_availability_needs_both_the_daemon_and_the_sensor(
     announced: tuple[str, dict[str, Any]],
 ) -> None:
     _, p = announced
     assert p["availability_mode"] == "all"
     assert [a["topic"] for a in p["availability"]] == [
-        "home/posture/status",
+        f"home/posture/daemon/{node_id_of(CFG)}/status",
         "home/posture/desk-1/availability",
     ]
     for a in p["availability"]:

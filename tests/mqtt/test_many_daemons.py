@@ -107,3 +107,43 @@ async def test_a_sensor_id_used_by_two_daemons_is_reported_on_both(
         n = len(broker.published("posture/desk/owner"))
         await until(lambda: kitchen.connected)
         assert n <= 4
+
+
+@pytest.mark.asyncio
+async def test_a_renamed_daemon_clears_the_status_it_left(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    transports: list[MemoryTransport] = []
+    async with _bridge(broker, tmp_path, "den", ("d1",), transports=transports):
+        pass
+    assert broker.retained["posture/daemon/den/status"].payload == b"offline"
+    (tmp_path / "study").symlink_to(tmp_path / "den")  # the same state directory, renamed
+    async with _bridge(broker, tmp_path, "study", ("d1",), transports=transports) as study:
+        await until(lambda: "posture/daemon/den/status" not in broker.retained)
+        assert broker.retained["posture/daemon/study/status"].payload == b"online"
+        await until(lambda: broker.retained["posture/d1/owner"].payload == b"study")
+        assert study.collisions == {}  # its own claim under the old name is no collision
+
+
+@pytest.mark.asyncio
+async def test_upgrading_from_the_single_daemon_layout_clears_base_status(
+    tmp_path: Path, broker: MemoryBroker
+) -> None:
+    state = tmp_path / "kitchen"
+    state.mkdir()
+    # What a release before node ids left: <base>/status and no node in its file.
+    (state / "mqtt-discovery.json").write_text(
+        json.dumps({"prefix": "homeassistant", "base": "posture", "sensors": ["k1"]})
+    )
+    broker.publish(Message("posture/status", b"offline", qos=1, retain=True))
+    bridge = MqttBridge(
+        fast_config(1883),
+        [SensorConfig(id="k1")],
+        state_dir=state,
+        on_command=Recorder(),
+        sw_version="1",
+        transport=broker.transport,
+    )
+    async with bridge:
+        await until(lambda: "posture/status" not in broker.retained)
+        assert broker.retained[f"posture/daemon/{bridge.node_id}/status"].payload == b"online"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 from hypothesis import given
@@ -12,13 +13,20 @@ from hypothesis import strategies as st
 from postured.adapters.backoff import Backoff
 from postured.adapters.mqtt.throttle import StateThrottle
 from postured.adapters.mqtt.topics import (
+    FALLBACK_NODE_ID,
+    NODE_ID_MAX,
     STATS_CONTINUOUS,
+    TopicRoute,
     Topics,
     alert_payload,
     dumps,
+    host_node_id,
+    node_id_of,
     significant,
     state_payload,
 )
+from postured.config.mqtt import NODE_ID_PATTERN as MQTT_NODE_ID
+from postured.config.mqtt import MqttConfig
 from postured.core.events import AlertKind
 from tests.mqtt.helpers import make_alert, make_state, make_stats
 
@@ -131,3 +139,52 @@ def test_the_state_says_whether_the_forward_direction_was_learnt() -> None:
     assert assumed["forward_learned"] is False
     for source in ("lean", "stand_up", "guided"):
         assert state_payload(make_state(forward_axis=source), {})["forward_learned"] is True
+
+
+@pytest.mark.parametrize(
+    ("hostname", "node"),
+    [
+        ("kitchen-pi", "kitchen-pi"),
+        ("Office_PC", "office_pc"),
+        ("pi.kitchen.lan", "pi-kitchen-lan"),  # a domain keeps hosts of one name apart
+        ("  büro+#/2  ", "b-ro-2"),  # wildcards and slashes never reach a topic
+        ("-.-", FALLBACK_NODE_ID),
+        ("", FALLBACK_NODE_ID),
+        ("a" * 40 + ".b", "a" * NODE_ID_MAX),
+    ],
+)
+def test_a_host_name_becomes_a_node_id(hostname: str, node: str) -> None:
+    assert host_node_id(hostname) == node
+
+
+@given(st.text(max_size=300))
+def test_any_host_name_gives_a_valid_node_id(hostname: str) -> None:
+    node = host_node_id(hostname)
+    assert re.fullmatch(MQTT_NODE_ID, node), node
+    assert 1 <= len(node) <= NODE_ID_MAX
+    route = Topics("posture").parse(Topics("posture").daemon_status(node))
+    assert route is not None
+    assert route.node == node
+
+
+def test_the_configured_node_id_wins_over_the_host_name() -> None:
+    assert node_id_of(MqttConfig(node_id="Kitchen"), "ignored") == "Kitchen"
+    assert node_id_of(MqttConfig(), "Study.local") == "study-local"
+
+
+def test_topics_route_every_topic_the_daemons_use() -> None:
+    t = Topics("home/posture")
+    cases = {
+        t.status: TopicRoute("status"),
+        t.daemon_status("kitchen"): TopicRoute("daemon_status", node="kitchen"),
+        t.state("desk"): TopicRoute("state", "desk"),
+        t.claim("desk"): TopicRoute("owner", "desk"),
+        t.availability("desk"): TopicRoute("availability", "desk"),
+        t.command("desk", "snooze"): TopicRoute("command", "desk", "snooze"),
+        t.reply("desk", "snooze"): TopicRoute("reply", "desk", "snooze"),
+    }
+    for topic, route in cases.items():
+        assert t.parse(topic) == route, topic
+    for other in ("home/posture", "home/posture/", "home/posture//state", "other/desk/state",
+                  "home/posture/desk/nope", "home/posture/daemon/x/y/status"):  # fmt: skip
+        assert t.parse(other) is None, other

@@ -437,6 +437,7 @@ async def test_statistics_are_saved_periodically_without_events(tmp_path: Path) 
 async def test_the_real_core_on_the_simulator_raises_both_alerts_on_sim_time(
     tmp_path: Path,
 ) -> None:
+    wall_start = time.time()
     # An hour of the demo scenario in well under a second of wall time.
     cfg = replace(
         config(tmp_path, "desk"),
@@ -451,11 +452,13 @@ async def test_the_real_core_on_the_simulator_raises_both_alerts_on_sim_time(
         assert anchor is not None
         alerts = {a.kind: a for _, a in f.sinks[0].alerts}
         assert [sid for sid, _ in f.sinks[0].alerts] == ["desk"] * len(f.sinks[0].alerts)
-    # Alerts carry sim time: minutes into the scenario, not the wall seconds that passed.
-    fwd = (alerts[AlertKind.FORWARD_HEAD].t - anchor) / 60
-    sit = (alerts[AlertKind.LONG_SITTING].t - anchor) / 60
-    assert 3 < fwd < 10, fwd
-    assert 44 < sit < 50, sit
+    wall_end = time.time()
+    # Raised on sim time: 45 sensor-minutes of sitting, in well under a wall minute...
+    assert 44 < alerts[AlertKind.LONG_SITTING].duration_s / 60 < 50
+    # ...and published on the wall clock: when it happened for the user, not the sensor.
+    for a in alerts.values():
+        assert anchor - 1 <= wall_start - 1 <= a.t <= wall_end + 1, (a.t, wall_start, wall_end)
+    assert alerts[AlertKind.FORWARD_HEAD].t < alerts[AlertKind.LONG_SITTING].t
     assert src.nudges[:1] == [VibratePattern.SHORT]
     assert VibratePattern.DOUBLE in src.nudges
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.mqtt.helpers import HOST_STATUS
 from tests.service.procs import NotifySocket, running, write_config
 from tests.support.mosquitto import Mosquitto, Subscriber, free_port
 
@@ -28,7 +29,7 @@ def test_alerts_arrive_and_sigterm_publishes_offline_and_exits_0(
     sub = mosquitto.sub("posture/#")
     subscribers.append(sub)
     with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
-        sub.wait_for(lambda t, p: (t, p) == ("posture/status", "online"), timeout=15)
+        sub.wait_for(lambda t, p: (t, p) == (HOST_STATUS, "online"), timeout=15)
         sub.wait_for(lambda t, p: (t, p) == ("posture/desk/availability", "online"))
         ((_, payload),) = sub.wait_for(is_alert, timeout=20)
         alert = json.loads(payload)
@@ -43,7 +44,7 @@ def test_alerts_arrive_and_sigterm_publishes_offline_and_exits_0(
         assert d.wait(10) == 0
         took = time.monotonic() - t0
     assert took < 5, took
-    lines = sub.wait_for(lambda t, p: (t, p) == ("posture/status", "offline"))
+    lines = sub.wait_for(lambda t, p: (t, p) == (HOST_STATUS, "offline"))
     assert lines
     assert ("posture/desk/availability", "offline") in sub.lines()
     assert "Traceback" not in d.stderr()
@@ -53,14 +54,14 @@ def test_sigkill_leaves_the_last_will(
     tmp_path: Path, mosquitto: Mosquitto, subscribers: list[Subscriber]
 ) -> None:
     cfg = write_config(tmp_path / "p.toml", port=mosquitto.port, state_dir=tmp_path / "state")
-    sub = mosquitto.sub("posture/status")
+    sub = mosquitto.sub(HOST_STATUS)
     subscribers.append(sub)
     with running(tmp_path / "run", "run", "-c", str(cfg)) as d:
         sub.wait_for(lambda t, p: p == "online", timeout=15)
         d.signal(signal.SIGKILL)
         assert d.wait(5) == -signal.SIGKILL
     sub.wait_for(lambda t, p: p == "offline", timeout=10)
-    assert mosquitto.retained("posture/status") == [("posture/status", "offline")]
+    assert mosquitto.retained(HOST_STATUS) == [(HOST_STATUS, "offline")]
 
 
 def test_restart_keeps_calibration_and_stats(

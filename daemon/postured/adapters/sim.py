@@ -8,8 +8,10 @@ whole second) when its first run of the scenario has been simulated; a sample ``
 simulated seconds in carries the epoch time ``anchor + s`` and is delivered ``s / speed``
 wall seconds after the start. At speed 1 that is the wall clock; at speed 60 the sensor's
 clock runs 60 times faster, so 45 minutes of sitting take 45 wall seconds, the detector
-sees sim-time timestamps, and alerts carry sim time. :meth:`SimSource.now` reads this
-clock, so the daemon's ticks and commands use it too. When the scenario ends it is
+sees sim-time timestamps. :meth:`SimSource.now` reads this clock, so the daemon's ticks
+and commands use it too. What the daemon publishes is on the wall clock
+(:meth:`SimSource.to_wall`): a bout that began 30 sensor-minutes ago at speed 60 began 30
+wall seconds ago, and the day of the statistics is today's. When the scenario ends it is
 simulated again with the next seed; the clock stands still meanwhile and then runs on
 without a gap, so it never gets ahead of samples still to be delivered.
 """
@@ -130,6 +132,16 @@ class SimSource:
         if not self._running:
             return self._anchor + self._sim_pos
         return self._anchor + (self._mono() - self._mono0) * self.speed
+
+    def to_wall(self, t: float) -> float:
+        """The wall-clock time of the sensor-clock time ``t``: what users are shown.
+
+        The sensor's clock runs ``speed`` times faster, so ``t`` is as far from the wall
+        clock's now as it is from the sensor's, divided by ``speed``. At speed 1 it is ``t``.
+        """
+        if self.speed == 1.0 or self._anchor is None:
+            return t
+        return self._wall() - (self.now() - t) / self.speed
 
     async def nudge(self, pattern: VibratePattern) -> None:
         """Record the buzz; the bytes are encoded and decoded as a real control write."""

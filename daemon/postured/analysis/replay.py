@@ -7,17 +7,26 @@ The core is the same as the live daemon's, with the same configuration; without
 Alert ids are deterministic (``replay-000001``, ...) so two runs can be compared.
 With ``--history FILE`` the days also go into a history database (docs/history.md), to be
 browsed with ``postured history`` like a live one; replaying again changes nothing.
+
+Where the recording sits on the calendar: ``--start WHEN`` (ISO 8601 date or time, in the
+configured zone when it has none) puts its first sample there, and the events' ``t`` are
+then epoch seconds. With ``--history`` and no ``--start`` the days are the real ones: a
+file stamped with epoch times keeps them, one with times from 0 starts at today's
+midnight, UTC (said on stderr), so no day is ever 1970-01-01.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from postured.analysis.recording import Recording, read_csv
+from postured.config.loader import configured_zone
 from postured.core import Calibration, Detector
 from postured.core.events import Event
 from postured.core.history import DayRow, HistoryMapper
@@ -28,6 +37,8 @@ if TYPE_CHECKING:
     from postured.config.loader import Config
 
 CHUNK_S = 3600.0  # feed an hour at a time; any chunking gives the same events
+#: A first time stamp after 2001-09-09 is an epoch time, not seconds from the start.
+EPOCH_STAMPS_AFTER = 1e9
 EX_DATAERR = 65  # sysexits: the input file is malformed
 
 
@@ -110,8 +121,43 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--sensor", default="replay", metavar="ID", help="sensor id in the history database"
     )
+    p.add_argument(
+        "--start",
+        default=None,
+        metavar="WHEN",
+        help="when the first sample was taken (ISO 8601, e.g. 2026-12-01T09:00); "
+        "the events' t are then epoch seconds",
+    )
     p.set_defaults(handler=run)
     return p
+
+
+def placed_at(
+    when: str | None, rec: Recording, config: Config, *, with_history: bool
+) -> float | None:
+    """The epoch time of the first sample, or None to keep times from 0."""
+    if when is not None:
+        return _parse_when(when, configured_zone(config) or UTC)
+    if not with_history:
+        return None
+    if rec.t0 >= EPOCH_STAMPS_AFTER:
+        return rec.t0
+    # Midnight in UTC, the zone the replay's detector counts its days in.
+    start = datetime.combine(datetime.now(UTC).date(), time(0), tzinfo=UTC)
+    print(
+        f"postured replay: the recording's times start at 0; its days are placed from "
+        f"{start.isoformat()} (give --start to choose)",
+        file=sys.stderr,
+    )
+    return start.timestamp()
+
+
+def _parse_when(when: str, tz: tzinfo) -> float:
+    try:
+        parsed = datetime.fromisoformat(when)
+    except ValueError as exc:
+        raise RecordingError(f"--start {when!r} is not an ISO 8601 date or time") from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).timestamp()
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -123,9 +169,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 cal = Calibration.from_dict(json.loads(args.calibration.read_text("utf-8")))
             except (OSError, ValueError) as exc:
                 raise StateError(f"cannot read the calibration {args.calibration}: {exc}") from exc
+        start = placed_at(args.start, rec, config, with_history=args.history is not None)
     except (RecordingError, StateError) as exc:
         print(f"postured replay: {exc}", file=sys.stderr)
         return EX_DATAERR
+    if start is not None:
+        rec = dataclasses.replace(rec, t=rec.t + start)
     history = None
     if args.history is not None:
         from postured.adapters.history import SqliteHistory  # noqa: PLC0415 - only with --history

@@ -25,6 +25,7 @@ from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.errors import BrokerError, ConfigError, PosturedError
 
 if TYPE_CHECKING:
+    from postured.adapters.mqtt.topics import TopicRoute
     from postured.config.loader import Config
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ COMMANDS: dict[str, Command] = {
     "notify": Command(
         "postured.app.notify",
         "show alerts as desktop notifications, with Done and Snooze buttons",
+    ),
+    "status": Command(
+        "postured.app.status", "every daemon on the broker and its sensors, grouped by daemon"
     ),
 }
 
@@ -132,9 +136,11 @@ examples:
   postured run -c config/postured.toml the daemon, in the foreground
   postured check-config /etc/postured/postured.toml
   postured calibrate desk              sit upright and hold still for a few seconds
+  postured status                      every daemon on the broker and its sensors
   postured <command> --help            more about one command
 
-exit status: 0 ok, 1 failure, 2 usage, 69 broker or daemon unavailable, 78 bad config"""
+exit status: 0 ok, 1 failure, 2 usage, 69 broker or daemon unavailable, 78 bad config
+  (postured status: 3 when no daemon is online)"""
 
 
 def build_parser(load: Collection[str] | None = None) -> argparse.ArgumentParser:
@@ -414,15 +420,20 @@ async def request(
         MqttConnection,
         default_client_id,
     )
+    from postured.adapters.mqtt.topics import Topics  # noqa: PLC0415 - as above
 
     m = config.mqtt
-    topic = f"{m.base_topic}/{sensor}/cmd/{command}"
-    status_topic = f"{m.base_topic}/status"
-    daemon_status = "unknown"
+    topics = Topics(m.base_topic)
+    topic = topics.command(sensor, command)
+    reply_topic = topics.reply(sensor, command)
+    seen = _DaemonSeen()
     client_id = default_client_id(f"-cli-{uuid.uuid4().hex[:6]}")
     async with MqttConnection(m, client_id=client_id) as conn:
-        conn.subscribe(f"{topic}/reply", 1)
-        conn.subscribe(status_topic, 1)
+        conn.subscribe(reply_topic, 1)
+        # Who owns the sensor and how that daemon is, for the advice when nobody answers.
+        conn.subscribe(topics.claim(sensor), 1)
+        conn.subscribe(topics.daemon_status_filter, 1)
+        conn.subscribe(topics.status, 1)
         try:
             async with asyncio.timeout(min(wait_s, 10.0)):
                 await conn.wait_connected()
@@ -437,8 +448,8 @@ async def request(
         try:
             async with asyncio.timeout(wait_s):
                 async for msg in conn.messages():
-                    if msg.topic == status_topic:
-                        daemon_status = msg.payload.decode(errors="replace")
+                    if msg.topic != reply_topic:
+                        seen.note(topics.parse(msg.topic), msg.payload)
                         continue
                     try:
                         reply = json.loads(msg.payload)
@@ -452,12 +463,41 @@ async def request(
                         return reply
         except TimeoutError:
             pass
-    hint = {
-        "offline": "the daemon is offline (its last status); is it running?",
-        "unknown": "no daemon has published its status on this broker; is it running "
-        "and using the same broker and base_topic?",
-    }.get(daemon_status, f"the daemon's status is {daemon_status!r}")
     raise BrokerError(
-        f"no reply from the daemon to {topic} within {wait_s:g} s: {hint} "
+        f"no reply from the daemon to {topic} within {wait_s:g} s: {seen.hint(sensor)} "
         "(systemctl status postured; journalctl -u postured)"
     )
+
+
+class _DaemonSeen:
+    """The owner claim and daemon statuses heard while waiting for a reply."""
+
+    def __init__(self) -> None:
+        self.owner: str | None = None
+        self.status: dict[str | None, str] = {}  # node id (None: <base>/status) -> payload
+
+    def note(self, route: TopicRoute | None, payload: bytes) -> None:
+        text = payload.decode(errors="replace").strip()
+        if route is None or not text:
+            return
+        if route.kind == "owner":
+            self.owner = text
+        elif route.kind in ("daemon_status", "status"):
+            self.status[route.node] = text
+
+    def hint(self, sensor: str) -> str:
+        if self.owner is not None:
+            state = self.status.get(self.owner, "unknown")
+            if state == "online":
+                return f"the daemon {self.owner!r} that owns {sensor} is online but did not answer"
+            return f"the daemon {self.owner!r} that owns {sensor} is {state}; is it running?"
+        if self.status.get(None) == "offline" or (
+            self.status and all(v == "offline" for v in self.status.values())
+        ):
+            return "the daemon is offline (its last status); is it running?"
+        if self.status:
+            return f"no daemon on this broker claims the sensor {sensor!r}; check its id"
+        return (
+            "no daemon has published its status on this broker; is it running "
+            "and using the same broker and base_topic?"
+        )

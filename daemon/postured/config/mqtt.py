@@ -8,6 +8,8 @@ from postured.config.settings import setting
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 
 TOPIC_PATTERN = r"^[^#+\s]+(/[^#+\s]+)*$"
+#: One topic level that is also fine in Home Assistant ids and names.
+NODE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,9 +34,11 @@ class MqttConfig:
     base_topic: str = setting("posture", pattern=TOPIC_PATTERN, help="topic prefix")
     node_id: str = setting(
         "",
-        pattern=r"^[A-Za-z0-9_-]*$",
-        help="this daemon's name on a broker shared by several (one per room): its own "
-        "status topic <base>/daemon/<node_id>/status; empty = the single-daemon <base>/status",
+        pattern=r"^([A-Za-z0-9_-]{1,32})?$",
+        help="this daemon's name on the broker (one daemon per room): its status topic and "
+        "last will <base>/daemon/<node_id>/status and its sensors' owner claims; empty = "
+        "the host name, lower case, with anything but letters, digits, '_' and '-' as '-' "
+        "(32 characters at most); set it to add the name to the Home Assistant device names",
     )
     discovery: bool = setting(True, help="publish Home Assistant MQTT discovery")
     discovery_prefix: str = setting(

@@ -127,6 +127,9 @@ class Detector:
         self._angle: tuple[float, float, float] = (math.nan, math.nan, math.nan)
         self._cmd: NeutralCommand | None = None
         self._last_t = -INF
+        # The latest time the caller said it is (ticks, state): names the day of the
+        # statistics before the first sample, instead of 1970-01-01.
+        self._told_t = -INF
         self._in_gap = False
 
     # ------------------------------------------------------------------ public API
@@ -150,8 +153,8 @@ class Detector:
     @property
     def stats(self) -> DailyStats:
         if self._stats is None:
-            t = self._last_t if math.isfinite(self._last_t) else 0.0
-            return StatsAccumulator(local_day(t, self.tz)).snapshot()
+            t = max(self._last_t, self._told_t)
+            return StatsAccumulator(local_day(t if math.isfinite(t) else 0.0, self.tz)).snapshot()
         return self._stats.snapshot()
 
     def feed(self, t: npt.ArrayLike, acc: npt.ArrayLike) -> list[Event]:
@@ -208,6 +211,7 @@ class Detector:
 
     def tick(self, t: float) -> list[Event]:
         """Time passes without samples: gap state, midnight, calibration timeout."""
+        self._told_t = max(self._told_t, t)
         out: list[Event] = []
         if t - self._last_t > self.cfg.gap_s:
             self._in_gap = True
@@ -284,6 +288,7 @@ class Detector:
         return [Resumed(t=t)]
 
     def state(self, t: float) -> SensorState:
+        self._told_t = max(self._told_t, t)
         tilt, fwd, side = self._angle
         calibrated = self._neutral.calibrated
         return SensorState(

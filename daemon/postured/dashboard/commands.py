@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from postured.adapters.mqtt.topics import Topics
 from postured.config.sensors import ID_PATTERN
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.errors import CommandError
@@ -41,7 +42,7 @@ def build(
             if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID_CHARS:
                 raise CommandError(f"done needs {key} as 1-{MAX_ID_CHARS} characters")
             payload[key] = value
-    return f"{base}/{sensor}/cmd/{name}", json.dumps(payload).encode()
+    return Topics(base).command(sensor, name), json.dumps(payload).encode()
 
 
 class PendingReplies:

@@ -1,8 +1,11 @@
-"""What the dashboard knows: the latest of each topic per sensor and today's timeline.
+"""What the dashboard knows: every daemon on the broker, the latest of each topic per
+sensor, which daemon owns it, and today's timeline.
 
 Pure and sans-I/O: :meth:`DashboardModel.ingest` takes one MQTT message and the wall
 time and returns the updates to push to the pages; :meth:`snapshot` is what a page that
-just connected needs. Malformed payloads are counted and skipped.
+just connected needs. Malformed payloads are counted and skipped; an empty retained
+payload (a daemon clearing what it published) clears the value, and a sensor left with
+nothing is removed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from postured.dashboard.payloads import PayloadError, Route
 log = logging.getLogger(__name__)
 
 Update = dict[str, Any]
+#: The group of sensors no daemon claims: what a release before node ids published.
+LEGACY = ""
 _LINK_FIELDS = ("battery", "rssi", "updated")
 
 
@@ -29,6 +34,8 @@ class SensorView:
     id: str
     name: str
     history_max: int
+    configured: bool = False
+    daemon: str | None = None  # node id of the daemon that claims it
     online: bool | None = None
     state: dict[str, Any] | None = None
     stats: dict[str, Any] | None = None
@@ -44,12 +51,22 @@ class SensorView:
         return {
             "id": self.id,
             "name": self.name,
+            "daemon": self.daemon,
             "online": self.online,
             "state": self.state,
             "stats": self.stats,
             "alert": self.alert,
             "timeline": list(self.timeline),
         }
+
+    def empty(self) -> bool:
+        """Nothing left to show: every retained topic of it was cleared."""
+        return not self.configured and (self.daemon, self.online, self.state, self.stats) == (
+            None,
+            None,
+            None,
+            None,
+        )
 
     def clear_day(self) -> None:
         self.timeline.clear()
@@ -79,12 +96,18 @@ class DashboardModel:
         self.base = base_topic
         self.history_max = history_max
         self.tz = tz
-        self.status: bool | None = None
+        #: Node id -> online; ``LEGACY`` is ``<base>/status`` of a daemon from before node ids.
+        self.daemons: dict[str, bool] = {}
         self.counters = Counters()
         self.day: str | None = None
         self.sensors: dict[str, SensorView] = {}
         for sensor_id, name in (names or {}).items():
-            self._sensor(sensor_id, name)
+            self._sensor(sensor_id, name).configured = True
+
+    @property
+    def status(self) -> bool | None:
+        """Any daemon online; None while none has said."""
+        return any(self.daemons.values()) if self.daemons else None
 
     def _sensor(self, sensor_id: str, name: str | None = None) -> SensorView:
         view = self.sensors.get(sensor_id)
@@ -93,10 +116,25 @@ class DashboardModel:
             self.sensors[sensor_id] = view
         return view
 
+    def daemon_of(self, view: SensorView) -> str:
+        """The daemon a sensor is shown under: its claim, else an older release's."""
+        return view.daemon if view.daemon is not None else LEGACY
+
+    def groups(self) -> dict[str, list[str]]:
+        """Sensor ids by daemon node id, both sorted; daemons without sensors included."""
+        out: dict[str, list[str]] = {n: [] for n in sorted(self.daemons)}
+        for sid in sorted(self.sensors):
+            out.setdefault(self.daemon_of(self.sensors[sid]), []).append(sid)
+        return dict(sorted(out.items()))
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "status": self.status,
-            "sensors": [v.to_dict() for v in self.sensors.values()],
+            "daemons": [
+                {"id": n, "online": self.daemons.get(n), "sensors": ids}
+                for n, ids in self.groups().items()
+            ],
+            "sensors": [self.sensors[sid].to_dict() for sid in sorted(self.sensors)],
             "counters": self.counters.to_dict(),
         }
 
@@ -123,10 +161,13 @@ class DashboardModel:
             return [{"type": "counters", "data": self.counters.to_dict()}]
 
     def _apply(self, route: Route, payload: bytes, now: float) -> list[Update]:
-        if route.kind == "status":
-            self.status = payloads.online(payload)
-            return [{"type": "status", "data": self.status}]
+        if route.kind in ("status", "daemon_status"):
+            return self._on_daemon(route.node or LEGACY, payload)
         assert route.sensor is not None
+        if not payload:
+            return self._cleared(route)
+        if route.kind == "owner":
+            return [self._owner(self._sensor(route.sensor), payloads.node(payload))]
         if route.kind == "availability":
             return self._on_availability(self._sensor(route.sensor), payloads.online(payload), now)
         body = payloads.decode_json(payload)
@@ -152,6 +193,33 @@ class DashboardModel:
             "events": self._on_event,
         }[route.kind]
         return on(self._sensor(route.sensor), body, now)
+
+    def _on_daemon(self, node: str, payload: bytes) -> list[Update]:
+        if payload:
+            self.daemons[node] = payloads.online(payload)
+        elif self.daemons.pop(node, None) is None:
+            self.counters.ignored += 1  # cleared before we knew it
+            return []
+        up = self.daemons.get(node)
+        return [
+            {"type": "daemon", "node": node, "data": up},
+            {"type": "status", "data": self.status},
+        ]
+
+    def _cleared(self, route: Route) -> list[Update]:
+        """An empty retained payload: the daemon took that value back."""
+        assert route.sensor is not None
+        view = self.sensors.get(route.sensor)
+        field_of = {"owner": "daemon", "availability": "online", "state": "state", "stats": "stats"}
+        if view is None or route.kind not in field_of:
+            self.counters.ignored += 1
+            return []
+        key = field_of[route.kind]
+        out = [self._owner(view, None) if key == "daemon" else self._set(view, key, None)]
+        if view.empty():
+            del self.sensors[view.id]
+            out = [{"type": "removed", "sensor": view.id}]
+        return out
 
     def _on_availability(self, view: SensorView, up: bool, now: float) -> list[Update]:
         last = self._last_availability(view)
@@ -201,6 +269,11 @@ class DashboardModel:
     def _last_availability(view: SensorView) -> bool | None:
         last = next((x for x in reversed(view.timeline) if x["event"] == "availability"), None)
         return None if last is None else bool(last["online"])
+
+    @staticmethod
+    def _owner(view: SensorView, node: str | None) -> Update:
+        view.daemon = node
+        return {"type": "owner", "sensor": view.id, "data": node}
 
     @staticmethod
     def _set(view: SensorView, key: str, value: Any) -> Update:

@@ -10,57 +10,51 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from postured.adapters.mqtt.topics import TopicRoute, Topics
+from postured.config.mqtt import NODE_ID_PATTERN
 from postured.config.sensors import ID_PATTERN
 from postured.errors import PosturedError
 
 MAX_PAYLOAD = 64 * 1024
 MAX_TEXT = 2000
 _ID = re.compile(ID_PATTERN)
+_NODE = re.compile(NODE_ID_PATTERN)
 _WORD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_SENSOR_KINDS = ("availability", "state", "alert", "stats", "events")
+#: The sensor topics the page reads (``owner`` says which daemon a sensor belongs to).
+_SENSOR_KINDS = ("availability", "state", "alert", "stats", "events", "owner")
 
 
 class PayloadError(PosturedError):
     """A message on a daemon topic did not have the documented shape; it is skipped."""
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Where a topic points: ``kind`` is status, availability, state, alert, stats,
-    events or reply; ``sensor`` and ``command`` are set where the topic has them."""
-
-    kind: str
-    sensor: str | None = None
-    command: str | None = None
+Route = TopicRoute
 
 
 def subscriptions(base: str) -> tuple[str, ...]:
+    """Every daemon's status (and an older release's ``<base>/status``), every sensor."""
+    t = Topics(base)
     return (
-        f"{base}/status",
-        *(f"{base}/+/{k}" for k in _SENSOR_KINDS),
-        f"{base}/+/cmd/+/reply",
+        t.status,
+        t.daemon_status_filter,
+        *(t.sensor_filter(k) for k in _SENSOR_KINDS),
+        t.reply_filter,
     )
 
 
 def parse_topic(base: str, topic: str) -> Route | None:
     """The route of ``topic`` under ``base``, or None for topics the page ignores."""
-    prefix = base + "/"
-    if not topic.startswith(prefix):
+    route = Topics(base).parse(topic)
+    if route is None or route.kind == "command":
         return None
-    parts = topic[len(prefix) :].split("/")
-    if parts == ["status"]:
-        return Route("status")
-    if not _ID.match(parts[0]):
+    if route.node is not None and not _NODE.match(route.node):
         return None
-    if len(parts) == 2 and parts[1] in _SENSOR_KINDS:
-        return Route(parts[1], parts[0])
-    if len(parts) == 4 and parts[1] == "cmd" and parts[3] == "reply":
-        return Route("reply", parts[0], parts[2])
-    return None
+    if route.sensor is not None and not _ID.match(route.sensor):
+        return None
+    return route
 
 
 def decode_json(payload: bytes) -> dict[str, Any]:
@@ -77,6 +71,14 @@ def decode_json(payload: bytes) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
+
+
+def node(payload: bytes) -> str:
+    """An owner claim: the node id of the daemon that has the sensor."""
+    text = payload.strip().decode("ascii", "replace")
+    if not _NODE.match(text):
+        raise PayloadError("expected a node id (letters, digits, '_', '-')")
+    return text
 
 
 def online(payload: bytes) -> bool:

@@ -147,7 +147,9 @@ class Daemon:
         self._notified_ready = False
         self._heartbeat = time.monotonic()
         self._said_stopping = False
-        self.supervisor = SensorSupervisor(lambda: self.out, self._spawn, self._record)
+        self.supervisor = SensorSupervisor(
+            lambda: self.out, self._spawn, self._record, tz=time_zone(config)
+        )
 
     # -- control from outside --
     def request_stop(self) -> None:
@@ -461,7 +463,7 @@ class Daemon:
             self.sink.stats(s.id, s.detector.stats)
         st = s.detector.state(t)
         s.state_dirty = True
-        return {**reply_extra(s, cmd, events), "state": st.to_dict()}
+        return {**reply_extra(s, cmd, events), "state": s.wall(st).to_dict()}
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """A side task in the daemon's TaskGroup; dropped when the daemon is stopping."""

@@ -68,6 +68,13 @@ class Clocked(Protocol):
 
 
 @runtime_checkable
+class WallClocked(Protocol):
+    """A source whose clock is not the wall clock says how to map its times back."""
+
+    def to_wall(self, t: float) -> float: ...
+
+
+@runtime_checkable
 class HasConnection(Protocol):
     @property
     def connected(self) -> bool: ...

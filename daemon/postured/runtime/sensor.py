@@ -12,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from datetime import UTC, tzinfo
+from typing import Any, TypeVar
 
 from postured.adapters.backoff import Backoff, RateLimitedLog
 from postured.config.sensors import SensorConfig
+from postured.core.clock import local_day
 from postured.core.events import (
     Alert,
     BreakTaken,
     Calibrated,
+    DailyStats,
     DayRolledOver,
     Event,
     ForwardAxisLearned,
@@ -41,7 +45,7 @@ from postured.ports.source import (
     SampleSource,
     SourceEvent,
 )
-from postured.runtime.parts import Clocked, DetectorLike, haptic_pattern
+from postured.runtime.parts import Clocked, DetectorLike, WallClocked, haptic_pattern
 from postured.wire.protocol import VibratePattern
 
 log = logging.getLogger(__name__)
@@ -91,8 +95,39 @@ class SensorRuntime:
         t = self.source.now() if isinstance(self.source, Clocked) else time.time()
         return t if self.last_t is None else max(t, self.last_t)
 
+    def wall(self, obj: T) -> T:
+        """``obj`` (a state, an alert, an event) with its times on the wall clock, for
+        publishing; the detector keeps the source's clock."""
+        if not isinstance(self.source, WallClocked):
+            return obj
+        return on_wall_clock(obj, self.source.to_wall)
+
+    def wall_stats(self, stats: DailyStats, tz: tzinfo) -> DailyStats:
+        """Today's statistics under the wall clock's day (a fast simulator's day is not)."""
+        if not isinstance(self.source, WallClocked):
+            return stats
+        return dataclasses.replace(stats, day=local_day(self.source.to_wall(self.now()), tz))
+
     def extra(self) -> dict[str, Any]:
         return {"battery": self.battery, "rssi": self.rssi, "malformed": self.malformed}
+
+
+T = TypeVar("T")
+#: The fields of states, alerts and events that hold a time (epoch seconds).
+TIME_FIELDS = frozenset({"t", "start", "until", "sitting_since", "snoozed_until"})
+
+
+def on_wall_clock(obj: T, to_wall: Callable[[float], float]) -> T:
+    """A copy of the dataclass ``obj`` with every time field mapped by ``to_wall``."""
+    changes = {
+        f.name: to_wall(v)
+        for f in dataclasses.fields(obj)  # type: ignore[arg-type]  # states and events only
+        if f.name in TIME_FIELDS
+        and isinstance(v := getattr(obj, f.name), int | float)
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+    }
+    return dataclasses.replace(obj, **changes) if changes else obj  # type: ignore[type-var]
 
 
 def state_key(st: SensorState) -> tuple[Any, ...]:
@@ -120,7 +155,9 @@ class SensorSupervisor:
         out: Callable[[], EventSink],
         spawn: Callable[[Coroutine[Any, Any, None], str], None],
         record: Callable[[SensorRuntime, Sequence[Event]], None] | None = None,
+        tz: tzinfo = UTC,
     ) -> None:
+        self.tz = tz  # the detectors' zone: the wall clock's day of the statistics
         self.record = record  # the history of what the core found, when it is kept
         self.out = out  # where events go now: the sink, or a buffer while it is renewed
         self.spawn = spawn  # start a side task (a haptic nudge) in the daemon's TaskGroup
@@ -217,7 +254,7 @@ class SensorSupervisor:
             if isinstance(ev, Alert):
                 s.alerts += 1
                 s.stats_dirty = True
-                out.alert(s.id, ev)
+                out.alert(s.id, s.wall(ev))
                 # After out.alert: the sink has it on disk when this line is written, and
                 # the id lets a test match the line with what the broker delivered.
                 log.info(
@@ -231,7 +268,7 @@ class SensorSupervisor:
                 if s.config.haptic:
                     self._spawn_nudge(s, haptic_pattern(ev))
                 continue
-            out.event(s.id, ev)
+            out.event(s.id, s.wall(ev))
             if isinstance(ev, Calibrated | ForwardAxisLearned):
                 s.calibration_dirty = True
             if isinstance(ev, SittingEnded | BreakTaken | DayRolledOver):
@@ -271,9 +308,9 @@ class SensorSupervisor:
             return
         s.state_key = key
         s.state_mono = mono
-        sink.state(s.id, st, s.extra())
+        sink.state(s.id, s.wall(st), s.extra())
         if due or s.stats_dirty:
-            sink.stats(s.id, s.detector.stats)
+            sink.stats(s.id, s.wall_stats(s.detector.stats, self.tz))
 
     def snapshot(
         self, s: SensorRuntime, *, force: bool, persist_s: float

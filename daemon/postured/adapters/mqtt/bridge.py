@@ -34,6 +34,7 @@ from postured.adapters.mqtt.topics import (
     Topics,
     alert_payload,
     dumps,
+    node_id_of,
     significant,
     state_payload,
 )
@@ -88,7 +89,9 @@ class MqttBridge:
         self._flush_timeout_s = flush_timeout_s
         self._rng = rng or random.Random()
         self._clock = clock
-        self._status_topic = self.topics.daemon_status(cfg.node_id)
+        #: This daemon's name on the broker: ``mqtt.node_id``, else from the host name.
+        self.node_id = node_id_of(cfg)
+        self._status_topic = self.topics.daemon_status(self.node_id)
         will = Message(self._status_topic, b"offline", qos=1, retain=True)
         if transport is None:
             self._conn: MqttTransport = MqttConnection(
@@ -116,6 +119,7 @@ class MqttBridge:
         self._ha_online = asyncio.Event()
         self._outbox_file = VersionedFile(self._state_dir / OUTBOX_FILE)
         self._announced: dict[str, Any] = {}
+        self._former_node: str | None = None
         self._background: set[asyncio.Task[None]] = set()
         #: Sensor id -> the other daemon's node id that claims it too.
         self.collisions: dict[str, str] = {}
@@ -141,9 +145,10 @@ class MqttBridge:
                 "MQTT: %d alerts from before the restart wait for the broker", len(self._outbox)
             )
         self._announced = await asyncio.to_thread(self._load_announced)
+        #: The node id this daemon had before a rename: its retained claims are ours.
+        self._former_node = self._announced.get("node")
         self._conn.subscribe(self.topics.command_filter, qos=1)
-        if self.cfg.node_id:
-            self._conn.subscribe(self.topics.claim_filter, qos=1)
+        self._conn.subscribe(self.topics.claim_filter, qos=1)
         if self.cfg.discovery:
             self._conn.subscribe(discovery.birth_topic(self.cfg), qos=1)
         await self._conn.__aenter__()
@@ -294,9 +299,8 @@ class MqttBridge:
     def _announce(self) -> None:
         """On every connect: online, discovery, availability, the latest state."""
         self._send(self._status_topic, "online", 1, True)
-        if self.cfg.node_id:
-            for sid in self._sensors:
-                self._send(self.topics.claim(sid), self.cfg.node_id, 1, True)
+        for sid in self._sensors:
+            self._send(self.topics.claim(sid), self.node_id, 1, True)
         self._sync_discovery()
         self._publish_availability()
         self._publish_latest(everything=True)
@@ -329,13 +333,20 @@ class MqttBridge:
                 continue
             self._send(*discovery.device_clear(old_prefix, sid), 1, True)
             if sid not in self._sensors or old_base != self.topics:
-                for topic in (old_base.state(sid), old_base.stats(sid), old_base.availability(sid)):
+                for topic in (
+                    old_base.state(sid),
+                    old_base.stats(sid),
+                    old_base.availability(sid),
+                    old_base.claim(sid),
+                ):
                     self._send(topic, "", 1, True)
             log.info("MQTT: removed the Home Assistant device of sensor %s", sid)
+        self._clear_old_status(previous, old_base)
         self._publish_discovery()
         doc = {
             "prefix": self.cfg.discovery_prefix,
             "base": self.cfg.base_topic,
+            "node": self.node_id,
             "sensors": sorted(current),
         }
         if doc != previous:
@@ -344,6 +355,21 @@ class MqttBridge:
             task = asyncio.create_task(asyncio.to_thread(self._save_announced, doc))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+    def _clear_old_status(self, previous: Mapping[str, Any], old_base: Topics) -> None:
+        """A renamed daemon (new node id, host name or base topic) clears the status it left
+        retained, so dashboards do not list it as a daemon that is offline for good."""
+        if not previous:
+            return
+        old_node = previous.get("node")
+        if old_node is None:
+            # Written by a release that used <base>/status when no node id was set.
+            if not self.cfg.node_id:
+                self._send(old_base.status, "", 1, True)
+            return
+        old = old_base.daemon_status(old_node)
+        if old != self._status_topic:
+            self._send(old, "", 1, True)
 
     def _save_announced(self, doc: Mapping[str, Any]) -> None:
         with self._save_lock:
@@ -356,7 +382,9 @@ class MqttBridge:
         if not self.cfg.discovery:
             return
         for sensor in self._sensors.values():
-            topic, payload = discovery.device_config(self.cfg, sensor, self._sw_version)
+            topic, payload = discovery.device_config(
+                self.cfg, sensor, self._sw_version, self.node_id
+            )
             self._send(topic, json.dumps(payload), 1, True)
 
     def _load_announced(self) -> dict[str, Any]:
@@ -371,6 +399,7 @@ class MqttBridge:
             isinstance(doc, dict)
             and isinstance(doc.get("prefix", ""), str)
             and isinstance(doc.get("base", ""), str)
+            and isinstance(doc.get("node", ""), str)
             and isinstance(doc.get("sensors", []), list)
             and all(isinstance(s, str) for s in doc.get("sensors", []))
         )
@@ -485,7 +514,7 @@ class MqttBridge:
     def _check_claim(self, sensor_id: str, payload: bytes) -> None:
         """Another daemon claiming one of our sensor ids: report it, never merge silently."""
         owner = payload.decode("utf-8", "replace").strip()
-        if sensor_id not in self._sensors or not owner or owner == self.cfg.node_id:
+        if sensor_id not in self._sensors or owner in ("", self.node_id, self._former_node):
             return
         if self.collisions.get(sensor_id) == owner:
             return  # reported already; answering again would ping-pong with the other daemon
@@ -497,7 +526,7 @@ class MqttBridge:
             owner,
         )
         # Claimed again, once, so the other daemon sees the collision too.
-        self._send(self.topics.claim(sensor_id), self.cfg.node_id, 1, True)
+        self._send(self.topics.claim(sensor_id), self.node_id, 1, True)
 
     async def _command(self, sensor_id: str, name: str, msg: Message) -> None:
         if sensor_id not in self._sensors:

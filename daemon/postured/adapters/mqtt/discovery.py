@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
-from postured.adapters.mqtt.topics import Topics
+from postured.adapters.mqtt.topics import Topics, node_id_of
 from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
@@ -399,15 +399,18 @@ def component(
 
 
 def device_name(cfg: MqttConfig, sensor: SensorConfig) -> str:
-    """The sensor's name, with the daemon's node id when one is set (rooms stay apart)."""
+    """The sensor's name, with the daemon's node id when the file sets one (rooms stay
+    apart); the node id taken from the host name does not rename a single room's devices."""
     return f"{sensor.name} ({cfg.node_id})" if cfg.node_id else sensor.name
 
 
 def device_config(
-    cfg: MqttConfig, sensor: SensorConfig, sw_version: str
+    cfg: MqttConfig, sensor: SensorConfig, sw_version: str, node: str | None = None
 ) -> tuple[str, DeviceDiscovery]:
-    """``(topic, payload)`` announcing ``sensor`` and all its entities."""
+    """``(topic, payload)`` announcing ``sensor`` and all its entities; ``node`` is the
+    daemon's node id (default :func:`postured.adapters.mqtt.topics.node_id_of`)."""
     t = Topics(cfg.base_topic)
+    node = node_id_of(cfg) if node is None else node
     sid = sensor.id
     payload: DeviceDiscovery = {
         "dev": {
@@ -420,7 +423,7 @@ def device_config(
         "o": {"name": ORIGIN, "sw_version": sw_version},
         "cmps": {d.key: component(d, cfg, sid, t) for d in ENTITIES},
         # This daemon's status (its last will) and the sensor's own link: both must be online.
-        "availability": [_online(t.daemon_status(cfg.node_id)), _online(t.availability(sid))],
+        "availability": [_online(t.daemon_status(node)), _online(t.availability(sid))],
         "availability_mode": "all",
     }
     return config_topic(cfg.discovery_prefix, sid), payload

@@ -4,27 +4,96 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
+from postured.config.mqtt import MqttConfig
 from postured.core.events import Alert, SensorState
+
+#: A node id is one topic level and part of Home Assistant names: short and plain.
+NODE_ID_MAX = 32
+#: The node id when the host name has nothing usable in it.
+FALLBACK_NODE_ID = "postured"
+#: What a sensor publishes under ``<base>/<sensor>/``.
+SENSOR_KINDS = ("availability", "state", "alert", "stats", "events", "owner")
+
+RouteKind = Literal[
+    "status",  # <base>/status: a daemon of an older release without a node id
+    "daemon_status",  # <base>/daemon/<node>/status
+    "availability",
+    "state",
+    "alert",
+    "stats",
+    "events",
+    "owner",
+    "command",  # <base>/<sensor>/cmd/<name>
+    "reply",  # <base>/<sensor>/cmd/<name>/reply
+]
+
+
+def host_node_id(hostname: str) -> str:
+    """A host name as a node id: lower case, runs of anything but ``[a-z0-9_-]`` (dots of a
+    domain too, so ``pi.kitchen`` and ``pi.office`` stay apart) as one ``-``, at most
+    :data:`NODE_ID_MAX` characters; :data:`FALLBACK_NODE_ID` when nothing is left."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", hostname.lower()).strip("-_")
+    return name[:NODE_ID_MAX].rstrip("-_") or FALLBACK_NODE_ID
+
+
+def node_id_of(cfg: MqttConfig, hostname: str | None = None) -> str:
+    """This daemon's node id: ``mqtt.node_id``, else the host name made one."""
+    if cfg.node_id:
+        return cfg.node_id
+    return host_node_id(socket.gethostname() if hostname is None else hostname)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRoute:
+    """What a topic under ``base`` is: ``sensor``, ``command`` and ``node`` where it has them."""
+
+    kind: RouteKind
+    sensor: str | None = None
+    command: str | None = None
+    node: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """Every topic under ``base``; sensor ids are single topic levels."""
+    """Every topic under ``base``; sensor ids and node ids are single topic levels."""
 
     base: str
 
     @property
     def status(self) -> str:
+        """The status of a daemon from before node ids (still read, never written)."""
         return f"{self.base}/status"
 
     def daemon_status(self, node_id: str) -> str:
-        """One daemon's status and last will; ``""`` is the single-daemon ``<base>/status``."""
-        return f"{self.base}/daemon/{node_id}/status" if node_id else self.status
+        """One daemon's status and last will."""
+        return f"{self.base}/daemon/{node_id}/status"
+
+    @property
+    def daemon_status_filter(self) -> str:
+        return f"{self.base}/daemon/+/status"
+
+    def sensor_filter(self, kind: str) -> str:
+        """Every sensor's ``kind`` topic (one of :data:`SENSOR_KINDS`)."""
+        return f"{self.base}/+/{kind}"
+
+    @property
+    def reply_filter(self) -> str:
+        return f"{self.base}/+/cmd/+/reply"
+
+    def parse(self, topic: str) -> TopicRoute | None:
+        """The route of any topic the daemons publish or take, else None."""
+        prefix = self.base + "/"
+        parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
+        if not parts or not all(parts):
+            return None
+        return _route(parts)
 
     def claim(self, sensor_id: str) -> str:
         """Retained: the node id of the daemon that owns ``sensor_id`` (collision check)."""
@@ -36,11 +105,8 @@ class Topics:
 
     def parse_claim(self, topic: str) -> str | None:
         """The sensor id of ``<base>/<sensor>/owner``, else None."""
-        prefix = self.base + "/"
-        if not topic.startswith(prefix):
-            return None
-        parts = topic[len(prefix) :].split("/")
-        return parts[0] if len(parts) == 2 and parts[1] == "owner" and parts[0] else None
+        route = self.parse(topic)
+        return route.sensor if route is not None and route.kind == "owner" else None
 
     @property
     def command_filter(self) -> str:
@@ -69,13 +135,27 @@ class Topics:
 
     def parse_command(self, topic: str) -> tuple[str, str] | None:
         """``(sensor_id, name)`` for ``<base>/<sensor>/cmd/<name>``, else None."""
-        prefix = self.base + "/"
-        if not topic.startswith(prefix):
+        route = self.parse(topic)
+        if route is None or route.kind != "command":
             return None
-        parts = topic[len(prefix) :].split("/")
-        if len(parts) != 3 or parts[1] != "cmd" or not parts[0] or not parts[2]:
-            return None
-        return parts[0], parts[2]
+        assert route.sensor is not None
+        assert route.command is not None
+        return route.sensor, route.command
+
+
+def _route(parts: list[str]) -> TopicRoute | None:
+    match parts:
+        case ["status"]:
+            return TopicRoute("status")
+        case ["daemon", node, "status"]:
+            return TopicRoute("daemon_status", node=node)
+        case [sensor, kind] if kind in SENSOR_KINDS:
+            return TopicRoute(kind, sensor)  # type: ignore[arg-type]  # a RouteKind, checked
+        case [sensor, "cmd", name]:
+            return TopicRoute("command", sensor, name)
+        case [sensor, "cmd", name, "reply"]:
+            return TopicRoute("reply", sensor, name)
+    return None
 
 
 def iso(t: float) -> str:

@@ -1,15 +1,21 @@
-// The page: one live stream of updates from the server, one card per sensor.
+// The page: one live stream of updates from the server, one card per sensor, the cards
+// grouped by the daemon (room) that has the sensor.
 import { SensorCard } from "./card.js";
 import { kindWord } from "./format.js";
 import { setupHistory } from "./history.js";
 
 const TICK_MS = 5000;
+// Above this many sensors the cards start folded to one line each, so fifty still fit.
+const COMPACT_OVER = 12;
+const LEGACY = ""; // sensors no daemon claims: a daemon of a release before node ids
 const page = {
   config: {},
   status: null,
   broker: true,
   streaming: false,
   cards: new Map(),
+  daemons: new Map(), // node id -> online (true, false, null)
+  groups: new Map(), // node id -> { root, f }
   first: true,
 };
 
@@ -46,16 +52,91 @@ const ctx = {
     return page.config;
   },
   send,
-  daemonOnline: () => page.status,
+  folded: false, // whether new cards start folded (many sensors)
+  daemonOnline: (view) => {
+    const node = view.daemon ?? LEGACY;
+    if (page.daemons.has(node)) return page.daemons.get(node);
+    return view.daemon == null && page.daemons.size === 1 ? [...page.daemons.values()][0] : null;
+  },
 };
+
+function groupName(node) {
+  return node === LEGACY ? "Posture daemon" : node;
+}
+
+function group(node) {
+  let g = page.groups.get(node);
+  if (g) return g;
+  const frag = document.getElementById("daemon-group").content.cloneNode(true);
+  const f = {};
+  for (const el of frag.querySelectorAll("[data-f]")) f[el.dataset.f] = el;
+  g = { root: f.group, f };
+  f.group.dataset.daemon = node;
+  f.title.textContent = groupName(node);
+  f.title.id = `daemon-${node || "legacy"}-title`;
+  f.group.setAttribute("aria-labelledby", f.title.id);
+  f.list.id = `daemon-${node || "legacy"}-list`;
+  f.fold.setAttribute("aria-controls", f.list.id);
+  f.fold.addEventListener("click", () => {
+    const open = f.fold.getAttribute("aria-expanded") !== "true";
+    f.fold.setAttribute("aria-expanded", String(open));
+    f.fold.textContent = open ? "Hide" : "Show";
+    f.list.hidden = !open;
+  });
+  page.groups.set(node, g);
+  // Groups in node id order, the unnamed one first.
+  const after = [...page.groups.keys()].sort().find((k) => k > node && page.groups.get(k).root.isConnected);
+  sensorsEl.insertBefore(g.root, after === undefined ? null : page.groups.get(after).root);
+  return g;
+}
+
+function renderGroups() {
+  const compact = page.cards.size > COMPACT_OVER;
+  ctx.folded = compact;
+  document.body.classList.toggle("many", compact);
+  for (const c of page.cards.values()) c.setCompact(compact);
+  const counts = new Map();
+  for (const c of page.cards.values()) {
+    const node = c.view.daemon ?? LEGACY;
+    counts.set(node, (counts.get(node) ?? 0) + 1);
+  }
+  for (const [node, g] of page.groups) {
+    const n = counts.get(node) ?? 0;
+    const up = page.daemons.has(node) ? page.daemons.get(node) : null;
+    // An unclaimed group without sensors says nothing; a named daemon without sensors does.
+    g.root.hidden = n === 0 && (node === LEGACY || up === null);
+    g.f.count.textContent = `${n} sensor${n === 1 ? "" : "s"}`;
+    g.f.state.textContent = up === true ? "Online" : up === false ? "Offline" : "Status unknown";
+    if (up === null) delete g.f.state.dataset.good;
+    else g.f.state.dataset.good = String(up);
+    g.root.classList.toggle("offline", up === false);
+  }
+  const needing = [...page.cards.values()].filter((c) => c.root.classList.contains("attention")).length;
+  const summary = document.getElementById("summary");
+  summary.hidden = !compact;
+  const daemons = [...page.groups.values()].filter((g) => !g.root.hidden).length;
+  summary.textContent = `${page.cards.size} sensors on ${daemons} daemon${daemons === 1 ? "" : "s"}` +
+    (needing ? ` · ${needing} need attention` : "");
+}
+
+function place(c) {
+  const node = c.view.daemon ?? LEGACY;
+  const list = group(node).f.list;
+  // Cards in sensor id order within their group.
+  const next = [...list.children].find((el) => el.dataset.sensor > c.view.id);
+  if (c.root.parentElement !== list || c.root.nextElementSibling !== (next ?? null)) {
+    list.insertBefore(c.root, next ?? null);
+  }
+}
 
 function card(id) {
   let c = page.cards.get(id);
   if (!c) {
-    c = new SensorCard({ id, name: id, online: null, state: null, stats: null, alert: null, timeline: [] }, ctx);
+    c = new SensorCard({ id, name: id, daemon: null, online: null, state: null, stats: null, alert: null, timeline: [] }, ctx);
     page.cards.set(id, c);
-    sensorsEl.append(c.root);
+    place(c);
     document.getElementById("empty").hidden = true;
+    renderGroups();
   }
   return c;
 }
@@ -67,10 +148,18 @@ function snapshot(data) {
   showLink();
   for (const c of page.cards.values()) c.root.remove();
   page.cards.clear();
+  for (const g of page.groups.values()) g.root.remove();
+  page.groups.clear();
+  page.daemons.clear();
+  ctx.folded = data.sensors.length > COMPACT_OVER;
+  for (const d of data.daemons ?? []) {
+    page.daemons.set(d.id, d.online);
+    group(d.id);
+  }
   for (const view of data.sensors) {
     const c = new SensorCard(view, ctx);
     page.cards.set(view.id, c);
-    sensorsEl.append(c.root);
+    place(c);
   }
   document.getElementById("empty").hidden = page.cards.size > 0;
   renderStatus();
@@ -80,6 +169,24 @@ function snapshot(data) {
 function renderStatus() {
   document.getElementById("daemon-offline").hidden = page.status !== false;
   for (const c of page.cards.values()) c.render("status");
+  renderGroups();
+}
+
+function onDaemon(node, online) {
+  if (online === null) page.daemons.delete(node);
+  else page.daemons.set(node, online);
+  group(node);
+  for (const c of page.cards.values()) if ((c.view.daemon ?? LEGACY) === node) c.render("status");
+  renderGroups();
+}
+
+function removeCard(id) {
+  const c = page.cards.get(id);
+  if (!c) return;
+  c.root.remove();
+  page.cards.delete(id);
+  document.getElementById("empty").hidden = page.cards.size > 0;
+  renderGroups();
 }
 
 function renderCounters(counters) {
@@ -104,8 +211,21 @@ function onUpdate(u) {
       break;
     case "status":
       page.status = u.data;
-      renderStatus();
+      document.getElementById("daemon-offline").hidden = page.status !== false;
       break;
+    case "daemon":
+      onDaemon(u.node, u.data);
+      break;
+    case "removed":
+      removeCard(u.sensor);
+      break;
+    case "owner": {
+      const c = card(u.sensor);
+      c.apply(u);
+      place(c);
+      renderGroups();
+      break;
+    }
     case "counters":
       renderCounters(u.data);
       break;
@@ -116,9 +236,13 @@ function onUpdate(u) {
     case "alert":
       card(u.sensor).apply(u);
       notify(u.sensor, u.data);
+      renderGroups();
       break;
     default:
-      if (u.sensor) card(u.sensor).apply(u);
+      if (u.sensor) {
+        card(u.sensor).apply(u);
+        if (u.type === "state") renderGroups(); // the count of sensors needing attention
+      }
   }
 }
 

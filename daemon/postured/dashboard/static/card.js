@@ -4,6 +4,7 @@ import { StretchPlan } from "./plan.js";
 import { buildSegments, describe, renderTimeline } from "./timeline.js";
 
 const MAX_EXTRAPOLATE_S = 300; // stop running the timer on when updates stop coming
+const FRESH_ALERT_S = 900; // a folded card calls for attention this long after an alert
 const EVENTS_SHOWN = 200;
 const DONE_KEY = "postured.done-alerts";
 
@@ -40,7 +41,7 @@ export function firstSentence(text) {
 
 export class SensorCard {
   constructor(view, ctx) {
-    this.ctx = ctx; // { config, send(sensor, command, body), daemonOnline() }
+    this.ctx = ctx; // { config, send(sensor, command, body), daemonOnline(view) }
     this.view = view;
     this.received = null; // wall time the latest state arrived
     this.rate = 1; // sensor-clock seconds per wall second (the simulator may run fast)
@@ -55,9 +56,32 @@ export class SensorCard {
     for (const btn of frag.querySelectorAll("[data-act]")) {
       btn.addEventListener("click", () => this.act(btn));
     }
+    this.chosen = null; // the reader's own open/closed choice wins over the page's default
+    this.f.toggle.setAttribute("aria-controls", `sensor-${view.id}-grid`);
+    this.root.querySelector(".grid").id = `sensor-${view.id}-grid`;
+    this.f.toggle.addEventListener("click", () => {
+      this.chosen = !this.expanded;
+      this.setExpanded(this.chosen);
+    });
+    this.expanded = true;
     this.plan = new StretchPlan(this.f.plan, (body) => this.ctx.send(this.view.id, "done", body));
     this.setState(view.state, true);
+    if (ctx.folded) this.setExpanded(false); // before the first drawing: fifty cards load fast
     this.render();
+  }
+
+  // Many sensors: each card shows its header and one summary line until opened.
+  setCompact(compact) {
+    this.setExpanded(this.chosen ?? !compact);
+  }
+
+  setExpanded(open) {
+    if (open === this.expanded) return;
+    this.expanded = open;
+    if (open && this.stale) this.render();
+    this.root.classList.toggle("compact", !open);
+    this.f.toggle.setAttribute("aria-expanded", String(open));
+    this.f.toggle.textContent = open ? "Less" : "Details";
   }
 
   setState(st, initial = false) {
@@ -78,26 +102,41 @@ export class SensorCard {
     else if (update.type === "stats") v.stats = update.data;
     else if (update.type === "alert") v.alert = update.data;
     else if (update.type === "timeline") v.timeline.push(update.data);
+    else if (update.type === "owner") v.daemon = update.data;
     this.render(update.type);
   }
 
+  daemonOnline() {
+    return this.ctx.daemonOnline(this.view);
+  }
+
   unavailable() {
-    return this.view.online === false || this.ctx.daemonOnline() === false;
+    return this.view.online === false || this.daemonOnline() === false;
   }
 
   render(what = "all") {
     const v = this.view;
     this.f.name.textContent = v.name;
+    if (!this.expanded) {
+      // Folded: only the header and the summary show; the rest is drawn when opened.
+      this.stale = true;
+      this.root.classList.toggle("unavailable", this.unavailable());
+      this.renderBadges();
+      this.renderSummary();
+      return;
+    }
+    this.stale = false;
     const off = this.unavailable();
     this.root.classList.toggle("unavailable", off);
     this.f.unavailable.hidden = !off;
     this.f.unavailable.textContent =
-      this.ctx.daemonOnline() === false
+      this.daemonOnline() === false
         ? "Daemon offline: no live values until it is back."
         : "Sensor unavailable: no live values until it reconnects.";
     this.renderBadges();
     this.renderPosture();
     this.renderSitting();
+    this.renderSummary();
     if (what === "all" || what === "alert") this.renderAlert();
     if (what === "all" || what === "timeline" || what === "state") this.renderToday();
     if (what === "all" || what === "stats") this.renderStats();
@@ -202,6 +241,35 @@ export class SensorCard {
     this.f.mode.textContent = mode.join(" · ");
   }
 
+  // One line for the compact card: what needs doing first.
+  renderSummary() {
+    const st = this.view.state;
+    const al = this.view.alert;
+    const parts = [];
+    let attention = false;
+    if (this.unavailable()) parts.push(this.daemonOnline() === false ? "Daemon offline" : "Sensor unavailable");
+    else if (!st) parts.push("Waiting for data");
+    else {
+      parts.push(postureWord(st.posture));
+      const mins = this.sittingMinutes();
+      const limit = st.sitting_limit_min ?? this.ctx.config.sitting_limit_min;
+      if (st.sitting && mins !== null) {
+        parts.push(`sitting ${duration(mins)}`);
+        attention ||= mins >= limit;
+      }
+      attention ||= Boolean(st.slouching);
+      if (st.paused) parts.push("paused");
+    }
+    // Both times are the sensor's clock, so a fast simulator ages its alerts as fast.
+    const age = isNum(st?.t) && isNum(al?.t) ? st.t - al.t : 0;
+    if (al && !doneAlerts().has(al.id) && age < FRESH_ALERT_S) {
+      parts.push(`${kindWord(al.kind)}: ${al.stretch.name}`);
+      attention = true;
+    }
+    this.f.summary.textContent = parts.join(" · ");
+    this.root.classList.toggle("attention", attention && !this.unavailable());
+  }
+
   renderAlert() {
     const al = this.view.alert;
     const show = al && !doneAlerts().has(al.id);
@@ -275,6 +343,7 @@ export class SensorCard {
       // Dismissed at once; the daemon records it (the day's plan, the history).
       if (alert) markDone(alert.id);
       this.renderAlert();
+      this.renderSummary();
       if (!alert) return;
     }
     const name = act === "snooze-card" ? "snooze" : act;
@@ -294,6 +363,7 @@ export class SensorCard {
       if (reply.ok && act === "snooze-card") {
         markDone(this.view.alert?.id);
         this.renderAlert();
+        this.renderSummary();
       }
     } finally {
       btn.disabled = false;
