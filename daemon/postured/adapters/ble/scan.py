@@ -9,8 +9,6 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from bleak import BleakScanner
-
 from postured.adapters.ble.advice import sensor_error
 from postured.config.loader import Config
 from postured.errors import SensorError
@@ -32,6 +30,8 @@ async def scan(adapter: str, timeout: float, *, every_device: bool = False) -> l
 
     Raises :class:`SensorError` when Bluetooth cannot be used.
     """
+    from bleak import BleakScanner  # noqa: PLC0415 - bleak only when scanning (RSS)
+
     try:
         seen = await BleakScanner.discover(
             timeout=timeout, return_adv=True, bluez={"adapter": adapter}
