@@ -87,7 +87,7 @@ def measure(n: int, window_s: float, settle_s: float) -> dict[str, Any]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    window, settle = (8.0, 2.0) if quick else (30.0, 3.0)
+    window, settle = (5.0, 1.5) if quick else (30.0, 3.0)
     out: dict[str, Any] = {}
     for n in (1, 10, 100):
         print(f"  {n} sensor(s), {window:.0f} s window ...", flush=True)
