@@ -102,8 +102,7 @@ async def _run_daemon(
     return delta
 
 
-def measure(n_sensors: int, episodes: int, payloads: tuple[int, ...]) -> dict[int, dict[str, Any]]:
-    """One daemon run; ``n_sensors`` sensors for each notification size in ``payloads``."""
+def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
     detection = DetectionConfig(auto_calibration_s=10.0)
     # A 12-s cool-down: one alert per 9-s slouch, and every slouch (17 s apart) alerts.
     alerts = AlertConfig(forward_hold_s=HOLD_S, forward_cooldown_min=0.2)
@@ -117,7 +116,7 @@ def measure(n_sensors: int, episodes: int, payloads: tuple[int, ...]) -> dict[in
         sub = Subscriber.start(broker.port, "posture/+/alert", "-F", "%U %t %p")
         sensors = tuple(
             SensorConfig(
-                id=f"lat{p}x{i}",
+                id=f"lat{i}",
                 source="sim",
                 scenario=str(scen),
                 seed=i + 1,
@@ -125,10 +124,8 @@ def measure(n_sensors: int, episodes: int, payloads: tuple[int, ...]) -> dict[in
                 speed=1.0,
                 haptic=False,
             )
-            for p in payloads
             for i in range(n_sensors)
         )
-        size = {s.id: int(s.id[3:].split("x")[0]) for s in sensors}
         config = Config(
             service=ServiceConfig(state_dir=str(work / "state"), log_level="warning"),
             mqtt=MqttConfig(host="127.0.0.1", port=broker.port, discovery=False),
@@ -136,7 +133,7 @@ def measure(n_sensors: int, episodes: int, payloads: tuple[int, ...]) -> dict[in
             alerts=alerts,
             sensors=sensors,
         )
-        sources = {s.id: SimSource(s, loops=1, max_payload=size[s.id]) for s in sensors}
+        sources = {s.id: SimSource(s, loops=1, max_payload=max_payload) for s in sensors}
         duration = SETTLE_S + 17.0 * episodes + 3.0
         try:
             delta = asyncio.run(_run_daemon(config, sources, duration))
@@ -144,9 +141,7 @@ def measure(n_sensors: int, episodes: int, payloads: tuple[int, ...]) -> dict[in
         finally:
             sub.close()
             broker.stop()
-    detect: dict[int, list[float]] = {p: [] for p in payloads}
-    deliver: dict[int, list[float]] = {p: [] for p in payloads}
-    total: dict[int, list[float]] = {p: [] for p in payloads}
+    detect, deliver, total = [], [], []
     conds = {}
     for s in sensors:
         rec = simulate(sc, seed=s.seed, rate_hz=RATE, mount=s.mount)
@@ -169,10 +164,10 @@ def measure(n_sensors: int, episodes: int, payloads: tuple[int, ...]) -> dict[in
             continue
         cond = before[-1]
         seen.add((sid, cond))
-        p = size[sid]
-        detect[p].append((raised - cond) * 1000)
-        deliver[p].append((arrival - raised_wall) * 1000)
-        total[p].append((arrival - (cond + delta[sid])) * 1000)
+        detect.append((raised - cond) * 1000)
+        deliver.append((arrival - raised_wall) * 1000)
+        total.append((arrival - (cond + delta[sid])) * 1000)
+    expected = sum(len(v) for v in conds.values())
 
     def stats(xs: list[float]) -> dict[str, float]:
         a = np.array(xs)
@@ -185,28 +180,22 @@ def measure(n_sensors: int, episodes: int, payloads: tuple[int, ...]) -> dict[in
         }
 
     return {
-        p: {
-            "alerts": len(total[p]),
-            "expected": sum(len(v) for k, v in conds.items() if size[k] == p),
-            "samples_per_packet": (p - 10) // 6,
-            # Headline: from the sample at which the detector's rule is met to the subscriber.
-            **stats(deliver[p]),
-            "from_onset_plus_hold": stats(total[p]),
-            "detector_delay": stats(detect[p]),
-        }
-        for p in payloads
+        "alerts": len(total),
+        "expected": expected,
+        "samples_per_packet": (max_payload - 10) // 6,
+        # Headline: from the sample at which the detector's rule is met to the subscriber.
+        **stats(deliver),
+        "from_onset_plus_hold": stats(total),
+        "detector_delay": stats(detect),
     }
 
 
 def run(quick: bool) -> dict[str, Any]:
-    # Both notification sizes share one real-time run: the time is the scenario's length.
     n, episodes = (3, 1) if quick else (10, 4)
-    payloads = (40,) if quick else (40, 244)
-    res = measure(n, episodes, payloads)
-    out: dict[str, Any] = res[40]
+    out: dict[str, Any] = measure(n, episodes, max_payload=40)
     print(f"  flush at 10 Hz: {out}", flush=True)
     if not quick:
-        out["batched_244"] = res[244]
+        out["batched_244"] = measure(n, episodes, max_payload=244)
         print(f"  39-sample packets: {out['batched_244']}", flush=True)
     out["target_p99_under_200ms"] = bool(out.get("p99_ms", 1e9) < 200.0)
     return out
