@@ -17,7 +17,7 @@ from postured.core.config import AlertConfig, DetectionConfig
 
 
 def run(quick: bool) -> dict[str, Any]:
-    days = 2 if quick else 20
+    days = 1 if quick else 8
     rates = (50,) if quick else (25, 50, 100)
     sim = evaluate(DetectionConfig(), AlertConfig(), days=days, rates=rates)
     print(format_table(sim), flush=True)

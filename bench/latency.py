@@ -191,7 +191,7 @@ def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    n, episodes = (5, 2) if quick else (10, 6)
+    n, episodes = (3, 1) if quick else (10, 4)
     out: dict[str, Any] = measure(n, episodes, max_payload=40)
     print(f"  flush at 10 Hz: {out}", flush=True)
     if not quick:

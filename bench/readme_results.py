@@ -36,14 +36,40 @@ def render(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     sim = _get(r, "accuracy.sim.total") or {}
     fwd, sit = sim.get("forward_head", {}), sim.get("long_sitting", {})
+    ratios = [
+        (
+            "Detector, a 24 h day in one piece, against the numpy floor (1 = as fast)",
+            _n(_get(r, "detector.share_of_floor"), ".2f"),
+        ),
+        (
+            "... fed one minute at a time, against the same floor",
+            _n(_get(r, "detector.share_of_floor_minute_chunks"), ".2f"),
+        ),
+        (
+            "... against a per-sample reference",
+            _n(_get(r, "detector.ratio_vs_reference"), ".0f", "x faster"),
+        ),
+        (
+            "Cost per sample, 1 h to 7 days of data: largest / smallest",
+            _n(_get(r, "growth.length_ns_per_sample_max_over_min"), ".2f"),
+        ),
+        (
+            "Cost per sensor, 1 to 200 sensors: largest / smallest",
+            _n(_get(r, "growth.sensors_cost_per_sensor_max_over_min"), ".2f"),
+        ),
+    ]
     rows = [
+        (
+            "Numpy floor: float32 epoch sums",
+            _n(_get(r, "detector.floor_samples_per_s"), ",.0f", " samples/s"),
+        ),
         (
             "Detector throughput (24 h at 50 Hz)",
             _n(_get(r, "detector.samples_per_s"), ",.0f", " samples/s"),
         ),
         (
-            "... against a per-sample reference",
-            _n(_get(r, "detector.ratio_vs_reference"), ".0f", "x faster"),
+            "... fed one minute at a time",
+            _n(_get(r, "detector.samples_per_s_minute_chunks"), ",.0f", " samples/s"),
         ),
         (
             "Daemon CPU, 1 sensor live at 50 Hz",
@@ -84,11 +110,20 @@ def render(r: dict[str, Any]) -> str:
         f"Measured {r.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
         f"{m.get('memory_gb', '?')} GB), Python {m.get('python', '?')}, by `make bench`"
         + (" (quick sizes)" if r.get("quick") else "")
-        + ":",
+        + f" (load {m.get('load_avg_1m', '?')}). Ratios first: both sides are timed in the "
+        "same run, so they carry over between machines; absolute figures depend on the "
+        "machine and how busy it was.",
+        "",
+        "| ratio | value |",
+        "| --- | --- |",
+        *(f"| {k} | {v} |" for k, v in ratios),
         "",
         "| figure | value |",
         "| --- | --- |",
         *(f"| {k} | {v} |" for k, v in rows),
+        "",
+        "How cost grows with the length of a recording and with the number of sensors: "
+        "[docs/bench-growth.svg](docs/bench-growth.svg).",
         "",
         "All figures, the per-subject results on real recordings and the full evaluation "
         "table are in `bench/results/latest.json`.",

@@ -16,8 +16,8 @@ from postured.core.clock import QuietHours
 from postured.core.config import AlertConfig
 from postured.core.events import Alert, AlertKind
 from postured.core.messages import alert_message
-from postured.core.stats import StatsAccumulator
 from postured.core.plan import StretchPlanner
+from postured.core.stats import StatsAccumulator
 from postured.core.timers import Due, Timer
 
 INF = math.inf

@@ -4,15 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakDBusError,
-    BleakDeviceNotFoundError,
-    BleakError,
-)
-from bleak_retry_connector import BleakNotFoundError
-from dbus_fast.errors import AuthError
-
 from postured.errors import SensorError
 
 _DBUS_ADVICE = {
@@ -49,6 +40,17 @@ def sensor_error(exc: BaseException, what: str, adapter: str) -> SensorError:
 
     Callers ``raise sensor_error(...) from exc`` so the library error stays attached.
     """
+    # Imported here: the command line imports this module, and a daemon with no BLE
+    # sensor should not carry bleak and D-Bus (about 11 MB resident).
+    from bleak.exc import (  # noqa: PLC0415
+        BleakBluetoothNotAvailableError,
+        BleakDBusError,
+        BleakDeviceNotFoundError,
+        BleakError,
+    )
+    from bleak_retry_connector import BleakNotFoundError  # noqa: PLC0415
+    from dbus_fast.errors import AuthError  # noqa: PLC0415
+
     if isinstance(exc, SensorError):
         return exc
     if isinstance(exc, BleakBluetoothNotAvailableError):

@@ -15,8 +15,6 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from bleak import BleakScanner
-
 from postured.adapters.ble.advice import sensor_error
 from postured.adapters.ble.kinds import all_profiles
 from postured.adapters.ble.radio import Advert
@@ -57,6 +55,8 @@ async def scan(adapter: str, timeout: float, *, every_device: bool = False) -> l
 
     Raises :class:`SensorError` when Bluetooth cannot be used.
     """
+    from bleak import BleakScanner  # noqa: PLC0415 - bleak only when scanning (RSS)
+
     try:
         seen = await BleakScanner.discover(
             timeout=timeout, return_adv=True, bluez={"adapter": adapter}
