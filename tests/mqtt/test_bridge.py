@@ -299,13 +299,17 @@ async def test_broker_outage_delivers_every_alert_in_order_once(
     broker = persistent_broker(tmp_path / "broker")
     broker.start()
     try:
-        sub = durable_sub(broker, "outage-sub")
-        subscribers.append(sub)
+        before = durable_sub(broker, "outage-sub")
+        subscribers.append(before)
         async with open_bridge(broker.port) as bridge:
             for n in range(3):
                 bridge.alert("desk", make_alert(n))
-            await asyncio.to_thread(sub.wait_for, count=3)
+            await asyncio.to_thread(before.wait_for, count=3)
             await until(lambda: bridge.counters["queued"] == 0)
+            # The subscriber leaves cleanly before the broker stops: a broker stopped with
+            # its PUBACK still unread would send that alert again, a duplicate of the
+            # broker's making, not the bridge's. Its session keeps what comes meanwhile.
+            before.close()
             broker.stop()
             await until(lambda: not bridge.connected)
             for n in range(3, 8):
@@ -315,10 +319,12 @@ async def test_broker_outage_delivers_every_alert_in_order_once(
             broker.start()
             for n in range(8, 10):
                 bridge.alert("desk", make_alert(n))
-            await asyncio.to_thread(sub.wait_for, count=10, timeout=15)
+            after = durable_sub(broker, "outage-sub")
+            subscribers.append(after)
+            await asyncio.to_thread(after.wait_for, count=7, timeout=15)
             await until(lambda: bridge.counters["queued"] == 0)
         await quiet()  # a duplicate would arrive now
-        ids = alert_ids(sub)
+        ids = alert_ids(before) + alert_ids(after)
         assert ids == [f"alert-{n:04d}" for n in range(10)]
     finally:
         broker.stop()

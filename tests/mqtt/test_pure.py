@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -16,6 +17,7 @@ from postured.adapters.mqtt.topics import (
     FALLBACK_NODE_ID,
     NODE_ID_MAX,
     STATS_CONTINUOUS,
+    StatePayload,
     TopicRoute,
     Topics,
     alert_payload,
@@ -27,7 +29,7 @@ from postured.adapters.mqtt.topics import (
 )
 from postured.config.mqtt import NODE_ID_PATTERN as MQTT_NODE_ID
 from postured.config.mqtt import MqttConfig
-from postured.core.events import AlertKind
+from postured.core.events import AlertKind, SensorState
 from tests.mqtt.helpers import make_alert, make_state, make_stats
 
 
@@ -117,6 +119,19 @@ def test_state_payload_and_significance() -> None:
     assert significant(moved) == significant(d)
     slouched = state_payload(make_state(slouching=True), {"battery": 81, "rssi": -70})
     assert significant(slouched) != significant(d)
+
+
+def test_the_state_payload_type_is_the_snapshot_plus_the_link_fields() -> None:
+    # The TypedDict is the documented contract: it must follow SensorState as it grows.
+    link = {"forward_learned", "battery", "rssi", "malformed", "updated"}
+    snapshot = {f.name for f in dataclasses.fields(SensorState)}
+    assert set(StatePayload.__annotations__) == snapshot | link
+    d = state_payload(make_state(), {"battery": 80, "rssi": -60, "malformed": 3})
+    assert set(d) == set(StatePayload.__annotations__)
+    assert d["malformed"] == 3
+    # Only a link that counts bad packets adds "malformed".
+    assert set(state_payload(make_state(), {})) == set(StatePayload.__annotations__) - {"malformed"}
+    assert state_payload(make_state(), {"kind": "witmotion"}).get("kind") is None
 
 
 def test_non_finite_numbers_become_null() -> None:

@@ -197,6 +197,8 @@ class Subscriber:
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
+        if self.proc.stdout.closed:
+            return
         data = self.proc.stdout.read()
         if data:
             self._pending += data
@@ -235,7 +237,8 @@ class Subscriber:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        if self.proc.stdout is not None:
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self._drain()  # what came before it left stays readable through lines()
             self.proc.stdout.close()
 
 

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from postured.config.mqtt import MqttConfig
 from postured.core.events import Alert, SensorState
@@ -215,18 +215,65 @@ def alert_payload(alert: Alert) -> AlertPayload:
     }
 
 
-def state_payload(state: SensorState, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``SensorState.to_dict()`` plus ``battery``, ``rssi``, ``forward_learned`` and the ISO
-    ``updated`` time."""
-    d = state.to_dict()
-    # Whether the forward direction was learnt, not assumed (Home Assistant shows it).
-    d["forward_learned"] = state.forward_axis != "assumed"
-    d["battery"] = extra.get("battery")
-    d["rssi"] = extra.get("rssi")
-    for k, v in extra.items():
-        d.setdefault(k, v)
-    d["updated"] = iso(state.t)
-    return d
+class StatePayload(TypedDict):
+    """``<base>/<sensor>/state`` (docs/mqtt.md, "State"): :class:`SensorState`'s fields,
+    then what the link knows and the ISO time."""
+
+    t: float
+    posture: str
+    angle_deg: float | None
+    forward_deg: float | None
+    side_deg: float | None
+    activity: str
+    worn: bool
+    calibrated: bool
+    sitting: bool
+    sitting_since: float | None
+    sitting_minutes: float
+    slouching: bool
+    paused: bool
+    snoozed_until: float | None
+    in_gap: bool
+    forward_axis: str
+    forward_confidence: float
+    calibration_hint: str | None
+    forward_learned: bool  # the forward direction was learnt, not assumed (HA shows it)
+    battery: int | None
+    rssi: int | None
+    malformed: NotRequired[int]  # packets the link could not decode, when it counts them
+    updated: str
+
+
+def state_payload(state: SensorState, extra: Mapping[str, Any]) -> StatePayload:
+    """The state topic's JSON: the snapshot, ``battery``, ``rssi`` (and ``malformed``) from
+    the link's ``extra``, whether forward was learnt and the ISO ``updated`` time."""
+    payload: StatePayload = {
+        "t": state.t,
+        "posture": state.posture.value,
+        "angle_deg": state.angle_deg,
+        "forward_deg": state.forward_deg,
+        "side_deg": state.side_deg,
+        "activity": state.activity.value,
+        "worn": state.worn,
+        "calibrated": state.calibrated,
+        "sitting": state.sitting,
+        "sitting_since": state.sitting_since,
+        "sitting_minutes": state.sitting_minutes,
+        "slouching": state.slouching,
+        "paused": state.paused,
+        "snoozed_until": state.snoozed_until,
+        "in_gap": state.in_gap,
+        "forward_axis": state.forward_axis,
+        "forward_confidence": state.forward_confidence,
+        "calibration_hint": state.calibration_hint,
+        "forward_learned": state.forward_axis != "assumed",
+        "battery": extra.get("battery"),
+        "rssi": extra.get("rssi"),
+        "updated": iso(state.t),
+    }
+    if "malformed" in extra:
+        payload["malformed"] = extra["malformed"]
+    return payload
 
 
 #: State fields that change continuously; they alone do not count as a change.
