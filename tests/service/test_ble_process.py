@@ -94,13 +94,8 @@ async def send_garbage(address: str, sensor: str, count: int) -> int:
         ctl.close()
 
 
-def test_ble_sensor_alert_reaches_mosquitto_and_buzzes_the_clip(
-    tmp_path: Path,
-    bus: tuple[str, Path],
-    mosquitto: Mosquitto,
-    subscribers: list[Subscriber],
-) -> None:
-    address, stub = bus
+def ble_config(tmp_path: Path, mosquitto: Mosquitto, sensor: str) -> tuple[Path, Path]:
+    """The scenario file and a config with short limits for one BLE ``[[sensors]]`` table."""
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(SCENARIO)
     cfg = tmp_path / "p.toml"
@@ -121,11 +116,27 @@ calibration_hold_s = 3
 forward_hold_s = 5
 
 [[sensors]]
+{sensor}"""
+    )
+    return scenario, cfg
+
+
+def test_ble_sensor_alert_reaches_mosquitto_and_buzzes_the_clip(
+    tmp_path: Path,
+    bus: tuple[str, Path],
+    mosquitto: Mosquitto,
+    subscribers: list[Subscriber],
+) -> None:
+    address, stub = bus
+    scenario, cfg = ble_config(
+        tmp_path,
+        mosquitto,
+        """\
 id = "clip"
 source = "ble"
 ble_name = "PostureClip"
 haptic = true
-"""
+""",
     )
     sub = mosquitto.sub("posture/#")
     subscribers.append(sub)
@@ -174,31 +185,15 @@ def test_a_witmotion_alert_reaches_mosquitto_and_nothing_tries_to_buzz_it(
     subscribers: list[Subscriber],
 ) -> None:
     address, stub = bus
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(SCENARIO)
-    cfg = tmp_path / "p.toml"
-    cfg.write_text(
-        f"""
-[service]
-state_dir = "{tmp_path / "state"}"
-
-[mqtt]
-port = {mosquitto.port}
-discovery = false
-state_interval_s = 1
-
-[detection]
-calibration_hold_s = 3
-
-[alerts]
-forward_hold_s = 5
-
-[[sensors]]
+    scenario, cfg = ble_config(
+        tmp_path,
+        mosquitto,
+        """\
 id = "wit"
 source = "ble"
 kind = "witmotion"
 mount = "collar_back"
-"""
+""",
     )
     sub = mosquitto.sub("posture/#")
     subscribers.append(sub)

@@ -15,7 +15,7 @@ import pytest
 from firmware_sim.bluez import DoubleControl
 from postured.wire.pmd import Opcode, decode_request
 from tests.service.procs import running
-from tests.service.test_ble_process import SCENARIO, bus, start_double, stop
+from tests.service.test_ble_process import ble_config, bus, start_double, stop
 from tests.support.mosquitto import Mosquitto, Subscriber
 
 pytestmark = [
@@ -44,33 +44,17 @@ def test_polar_h10_alert_reaches_mosquitto(
     subscribers: list[Subscriber],
 ) -> None:
     address, stub = bus
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(SCENARIO)
-    cfg = tmp_path / "p.toml"
-    cfg.write_text(
-        f"""
-[service]
-state_dir = "{tmp_path / "state"}"
-
-[mqtt]
-port = {mosquitto.port}
-discovery = false
-state_interval_s = 1
-
-[detection]
-calibration_hold_s = 3
-
-[alerts]
-forward_hold_s = 5
-
-[[sensors]]
+    scenario, cfg = ble_config(
+        tmp_path,
+        mosquitto,
+        """\
 id = "chest"
 source = "ble"
 kind = "polar"
 ble_name = "Polar H10"
 mount = "chest"
 haptic = false
-"""
+""",
     )
     sub = mosquitto.sub("posture/#")
     subscribers.append(sub)
