@@ -96,15 +96,16 @@ def test_scan_command_prints_a_table(
 
 @pytest.mark.asyncio
 async def test_scan_tells_each_kind_apart(start_double: StartDouble) -> None:
-    d = start_double(2, "--kind", "postured", "--kind", "witmotion")
+    d = start_double(2, "--kind", "postured", "--kind", "witmotion", "--kind", "polar")
     found = await scan("hci0", 0.5)
     assert sorted((f.address, f.name, f.kind) for f in found) == sorted(
         zip(d.addresses, d.names, d.kinds, strict=True)
     )
-    assert sorted(d.kinds) == ["postured", "postured", "witmotion", "witmotion"]
+    assert sorted(d.kinds) == ["polar", "polar", "postured", "postured", "witmotion", "witmotion"]
     assert all(
         n.startswith("WT901BLE") for n, k in zip(d.names, d.kinds, strict=True) if k == "witmotion"
     )
+    assert all(n.startswith("Polar") for n, k in zip(d.names, d.kinds, strict=True) if k == "polar")
 
 
 def test_scan_prints_sensors_tables_that_load_as_a_configuration(
