@@ -166,7 +166,10 @@ def test_demo_starts_an_embedded_broker_and_an_alert_reaches_mosquitto_sub(
     args = ("-c", str(cfg), "demo", "--duration", "15", "--speed", "120", "--no-dashboard")
     with running(tmp_path / "run", *args) as d:
         d.wait_output(f"mosquitto_sub -h 127.0.0.1 -p {port} -t 'posture/#' -v")
-        sub = Subscriber.start(port, "posture/#")
+        # The demo's embedded amqtt broker, busy with a demo at 120x, never delivered the
+        # probe to a second filter of the same SUBSCRIBE (cause not found); the alert this
+        # test waits for comes seconds later, so it needs no probe.
+        sub = Subscriber.start(port, "posture/#", probe=False)
         subscribers.append(sub)
         ((_, payload),) = sub.wait_for(lambda t, p: t == "posture/demo/alert", timeout=20)[:1]
         assert json.loads(payload)["kind"] == "forward_head"

@@ -139,35 +139,28 @@ class Subscriber:
     _probed: bool = False
 
     @classmethod
-    def start(cls, port: int, topic: str, *extra: str, timeout: float = 10.0) -> Subscriber:
+    def start(
+        cls, port: int, topic: str, *extra: str, timeout: float = 10.0, probe: bool = True
+    ) -> Subscriber:
         """Start the client and return once the broker delivers to it.
 
         mosquitto_sub says nothing when its SUBSCRIBE is granted, so it also subscribes to a
         probe topic of its own, which is published until a copy comes back; probe lines
-        never reach the test.
+        never reach the test. ``probe=False`` returns at once, for a test that only waits
+        for messages published later.
         """
-        probe = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
+        probe_topic = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
+        topics = ["-t", topic, "-t", probe_topic] if probe else ["-t", topic]
         proc = subprocess.Popen(
-            [
-                "mosquitto_sub",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-t",
-                topic,
-                "-t",
-                probe,
-                "-v",
-                *extra,
-            ],
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), *topics, "-v", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)
-        sub = cls(proc, port=port, probe=probe)
-        sub._await_probe(timeout)
+        sub = cls(proc, port=port, probe=probe_topic)
+        if probe:
+            sub._await_probe(timeout)
         return sub
 
     def _await_probe(self, timeout: float) -> None:
