@@ -434,15 +434,7 @@ async def request(
         conn.subscribe(topics.claim(sensor), 1)
         conn.subscribe(topics.daemon_status_filter, 1)
         conn.subscribe(topics.status, 1)
-        try:
-            async with asyncio.timeout(min(wait_s, 10.0)):
-                await conn.wait_connected()
-        except TimeoutError:
-            why = f": {conn.last_error}" if conn.last_error else ""
-            raise BrokerError(
-                f"cannot reach the MQTT broker at {m.host}:{m.port}{why}; check [mqtt] in "
-                "the configuration (-c FILE) and that the broker runs"
-            ) from None
+        await conn.wait_connected_within(min(wait_s, 10.0))
         await conn.publish(topic, json.dumps(payload), qos=1)
         log.debug("sent %s to %s", payload, topic)
         try:

@@ -18,7 +18,6 @@ from postured.config.loader import Config, configured_zone
 from postured.dashboard import payloads
 from postured.dashboard.bus import Message
 from postured.dashboard.model import LEGACY, DashboardModel, SensorView
-from postured.errors import BrokerError
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +84,7 @@ async def collect(config: Config, wait_s: float) -> DashboardModel:
     for topic in payloads.subscriptions(m.base_topic):
         conn.subscribe(topic, 1)
     async with conn:
-        try:
-            async with asyncio.timeout(min(wait_s, 10.0)):
-                await conn.wait_connected()
-        except TimeoutError:
-            why = f": {conn.last_error}" if conn.last_error else ""
-            raise BrokerError(
-                f"cannot reach the MQTT broker at {m.host}:{m.port}{why}; check [mqtt] in "
-                "the configuration (-c FILE) and that the broker runs"
-            ) from None
+        await conn.wait_connected_within(min(wait_s, 10.0))
         deadline = loop.time() + wait_s
         messages = conn.messages()
         while (left := deadline - loop.time()) > 0:

@@ -180,6 +180,18 @@ class MqttConnection:
     async def wait_connected(self) -> None:
         await self._connected.wait()
 
+    async def wait_connected_within(self, seconds: float) -> None:
+        """:meth:`wait_connected`, or BrokerError with advice after ``seconds``."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._connected.wait()
+        except TimeoutError:
+            why = f": {self.last_error}" if self.last_error else ""
+            raise BrokerError(
+                f"cannot reach the MQTT broker at {self.cfg.host}:{self.cfg.port}{why}; check "
+                "[mqtt] in the configuration (-c FILE) and that the broker runs"
+            ) from None
+
     def subscribe(self, topic_filter: str, qos: int = 0) -> None:
         """Subscribe now if connected, and again after every reconnect."""
         self._subs[topic_filter] = qos
