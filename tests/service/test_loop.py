@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, DailyStats, Posture, PostureChanged, SensorState
 from postured.core.history import AlertOutcomeRow, AlertRow
 from postured.errors import CommandError, SensorError
-from postured.ports.sink import Command, MemorySink
+from postured.ports.sink import Command, LinkExtra, MemorySink
 from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
 from postured.runtime.daemon import Daemon
 from postured.wire.protocol import VibratePattern
@@ -208,7 +208,7 @@ async def test_state_is_republished_at_the_interval_without_changes(tmp_path: Pa
     stamps: list[float] = []
 
     class Stamping(MemorySink):
-        def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
+        def state(self, sensor_id: str, state: SensorState, extra: LinkExtra) -> None:
             stamps.append(time.monotonic())
             super().state(sensor_id, state, extra)
 

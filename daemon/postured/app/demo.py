@@ -41,7 +41,7 @@ from postured.core.events import (
     SensorState,
 )
 from postured.errors import ConfigError, PosturedError
-from postured.ports.sink import CommandHandler, EventSink
+from postured.ports.sink import CommandHandler, EventSink, LinkExtra
 from postured.runtime.daemon import Daemon
 from postured.runtime.parts import default_sink, time_zone
 
@@ -156,7 +156,7 @@ class ConsoleSink:
         self.inner.alert(sensor_id, alert)
         self.console.alert(self._name(sensor_id), alert)
 
-    def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
+    def state(self, sensor_id: str, state: SensorState, extra: LinkExtra) -> None:
         self.inner.state(sensor_id, state, extra)
         self.console.state(self._name(sensor_id), state)
 

@@ -33,7 +33,7 @@ from postured.config.sensors import SensorConfig
 from postured.core.events import Event
 from postured.core.history import HistoryMapper
 from postured.errors import CommandError, ConfigError, HistoryError, PosturedError
-from postured.ports.sink import Command, EventSink, MemorySink
+from postured.ports.sink import Command, CommandResult, EventSink, MemorySink, snapshot_payload
 from postured.ports.source import SampleSource
 from postured.runtime import preflight
 from postured.runtime.commands import apply_command, reply_extra
@@ -450,7 +450,7 @@ class Daemon:
         return time.monotonic() - self._heartbeat < max(3 * self.tick_s, 2 * (self.watchdog_s or 0))
 
     # -- commands --
-    async def _on_command(self, cmd: Command) -> Mapping[str, Any]:
+    async def _on_command(self, cmd: Command) -> CommandResult:
         s = self.sensors.get(cmd.sensor_id)
         if s is None:
             raise CommandError(f"unknown sensor {cmd.sensor_id!r}")
@@ -463,7 +463,9 @@ class Daemon:
             self.sink.stats(s.id, s.detector.stats)
         st = s.detector.state(t)
         s.state_dirty = True
-        return {**reply_extra(s, cmd, events), "state": s.wall(st).to_dict()}
+        result = reply_extra(s, cmd, events)
+        result["state"] = snapshot_payload(s.wall(st))
+        return result
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """A side task in the daemon's TaskGroup; dropped when the daemon is stopping."""

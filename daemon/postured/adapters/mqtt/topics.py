@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
 from postured.config.mqtt import MqttConfig
-from postured.core.events import Alert, SensorState
+from postured.core.events import Alert, DailyStats, SensorState, Stretch
+from postured.ports.sink import LinkExtra, SnapshotPayload
 
 #: A node id is one topic level and part of Home Assistant names: short and plain.
 NODE_ID_MAX = 32
@@ -179,11 +180,23 @@ def dumps(obj: Mapping[str, Any]) -> str:
 
 
 class StretchPayload(TypedDict):
+    """One entry of the stretch catalogue, as an alert carries it."""
+
     id: str
     name: str
-    targets: Any
+    targets: str
     steps: list[str]
     why: str
+
+
+def stretch_payload(stretch: Stretch) -> StretchPayload:
+    return {
+        "id": stretch.id,
+        "name": stretch.name,
+        "targets": stretch.targets,
+        "steps": list(stretch.steps),
+        "why": stretch.why,
+    }
 
 
 class AlertPayload(TypedDict):
@@ -207,7 +220,7 @@ def alert_payload(alert: Alert) -> AlertPayload:
         "kind": alert.kind.value,
         "event_type": alert.kind.value,
         "message": alert.message,
-        "stretch": alert.stretch.to_dict(),  # type: ignore[typeddict-item]  # to_dict is untyped
+        "stretch": stretch_payload(alert.stretch),
         "duration_s": round(alert.duration_s, 1),
         "angle_deg": None if alert.angle_deg is None else round(alert.angle_deg, 1),
         "level": alert.level,
@@ -215,28 +228,10 @@ def alert_payload(alert: Alert) -> AlertPayload:
     }
 
 
-class StatePayload(TypedDict):
+class StatePayload(SnapshotPayload):
     """``<base>/<sensor>/state`` (docs/mqtt.md, "State"): :class:`SensorState`'s fields,
     then what the link knows and the ISO time."""
 
-    t: float
-    posture: str
-    angle_deg: float | None
-    forward_deg: float | None
-    side_deg: float | None
-    activity: str
-    worn: bool
-    calibrated: bool
-    sitting: bool
-    sitting_since: float | None
-    sitting_minutes: float
-    slouching: bool
-    paused: bool
-    snoozed_until: float | None
-    in_gap: bool
-    forward_axis: str
-    forward_confidence: float
-    calibration_hint: str | None
     forward_learned: bool  # the forward direction was learnt, not assumed (HA shows it)
     battery: int | None
     rssi: int | None
@@ -244,7 +239,7 @@ class StatePayload(TypedDict):
     updated: str
 
 
-def state_payload(state: SensorState, extra: Mapping[str, Any]) -> StatePayload:
+def state_payload(state: SensorState, extra: LinkExtra) -> StatePayload:
     """The state topic's JSON: the snapshot, ``battery``, ``rssi`` (and ``malformed``) from
     the link's ``extra``, whether forward was learnt and the ISO ``updated`` time."""
     payload: StatePayload = {
@@ -274,6 +269,41 @@ def state_payload(state: SensorState, extra: Mapping[str, Any]) -> StatePayload:
     if "malformed" in extra:
         payload["malformed"] = extra["malformed"]
     return payload
+
+
+class StatsPayload(TypedDict):
+    """``<base>/<sensor>/stats`` (docs/mqtt.md, "Statistics"): :class:`DailyStats`."""
+
+    day: str
+    minutes_by_posture: dict[str, float]
+    sitting_minutes: float
+    longest_bout_minutes: float
+    breaks: int
+    alerts: int
+    alerts_by_kind: dict[str, int]
+    snoozes: int
+    offered_by_stretch: dict[str, int]
+    done_by_stretch: dict[str, int]
+    alert_stretches: dict[str, str]
+    alerts_done: dict[str, str]
+
+
+def stats_payload(stats: DailyStats) -> StatsPayload:
+    """The statistics topic's JSON, in :class:`DailyStats`'s order (maps copied)."""
+    return {
+        "day": stats.day,
+        "minutes_by_posture": dict(stats.minutes_by_posture),
+        "sitting_minutes": stats.sitting_minutes,
+        "longest_bout_minutes": stats.longest_bout_minutes,
+        "breaks": stats.breaks,
+        "alerts": stats.alerts,
+        "alerts_by_kind": dict(stats.alerts_by_kind),
+        "snoozes": stats.snoozes,
+        "offered_by_stretch": dict(stats.offered_by_stretch),
+        "done_by_stretch": dict(stats.done_by_stretch),
+        "alert_stretches": dict(stats.alert_stretches),
+        "alerts_done": dict(stats.alerts_done),
+    }
 
 
 #: State fields that change continuously; they alone do not count as a change.
