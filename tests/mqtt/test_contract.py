@@ -90,6 +90,8 @@ def test_the_state_example_has_every_field_of_the_type() -> None:
     # Only a link that counts bad packets adds "malformed", so the example leaves it out.
     assert keys(StatePayload) - required(StatePayload) == {"malformed"}
     assert list(example) == list(state_payload(make_state(), {"battery": 87, "rssi": -64}))
+    counted = state_payload(make_state(), {"battery": 87, "rssi": -64, "malformed": 2})
+    assert list(counted) == [*example, "malformed"]
 
 
 def test_the_snapshot_type_is_sensor_state_and_builds_its_dict() -> None:

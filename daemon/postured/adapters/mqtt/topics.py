@@ -13,7 +13,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from postured.config.mqtt import MqttConfig
 from postured.core.events import Alert, DailyStats, SensorState, Stretch
-from postured.ports.sink import LinkExtra, SnapshotPayload
+from postured.ports.sink import LinkExtra, SnapshotPayload, snapshot_payload
 
 #: A node id is one topic level and part of Home Assistant names: short and plain.
 NODE_ID_MAX = 32
@@ -239,36 +239,22 @@ class StatePayload(SnapshotPayload):
     updated: str
 
 
+class _Counted(TypedDict, total=False):
+    malformed: int  # last in the state, and only from a link that counts bad packets
+
+
 def state_payload(state: SensorState, extra: LinkExtra) -> StatePayload:
     """The state topic's JSON: the snapshot, ``battery``, ``rssi`` (and ``malformed``) from
     the link's ``extra``, whether forward was learnt and the ISO ``updated`` time."""
-    payload: StatePayload = {
-        "t": state.t,
-        "posture": state.posture.value,
-        "angle_deg": state.angle_deg,
-        "forward_deg": state.forward_deg,
-        "side_deg": state.side_deg,
-        "activity": state.activity.value,
-        "worn": state.worn,
-        "calibrated": state.calibrated,
-        "sitting": state.sitting,
-        "sitting_since": state.sitting_since,
-        "sitting_minutes": state.sitting_minutes,
-        "slouching": state.slouching,
-        "paused": state.paused,
-        "snoozed_until": state.snoozed_until,
-        "in_gap": state.in_gap,
-        "forward_axis": state.forward_axis,
-        "forward_confidence": state.forward_confidence,
-        "calibration_hint": state.calibration_hint,
+    counted: _Counted = {"malformed": extra["malformed"]} if "malformed" in extra else {}
+    return {
+        **snapshot_payload(state),
         "forward_learned": state.forward_axis != "assumed",
         "battery": extra.get("battery"),
         "rssi": extra.get("rssi"),
         "updated": iso(state.t),
+        **counted,
     }
-    if "malformed" in extra:
-        payload["malformed"] = extra["malformed"]
-    return payload
 
 
 class StatsPayload(TypedDict):
