@@ -9,7 +9,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from postured.config.mqtt import MqttConfig
 from postured.core.events import Alert, DailyStats, SensorState, Stretch
@@ -164,7 +164,7 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
 
-def _finite(x: Any) -> Any:
+def _finite(x: object) -> object:
     # JSON has no NaN or infinity; a subscriber's parser would reject the whole message.
     if isinstance(x, float) and not math.isfinite(x):
         return None
@@ -175,7 +175,7 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def dumps(obj: Mapping[str, Any]) -> str:
+def dumps(obj: Mapping[str, object]) -> str:
     return json.dumps(_finite(dict(obj)), separators=(",", ":"), allow_nan=False)
 
 
@@ -303,7 +303,7 @@ STATS_CONTINUOUS = frozenset({"minutes_by_posture", "sitting_minutes", "longest_
 
 
 def significant(
-    payload: Mapping[str, Any], continuous: frozenset[str] = CONTINUOUS
+    payload: Mapping[str, object], continuous: frozenset[str] = CONTINUOUS
 ) -> tuple[tuple[str, str], ...]:
     """What must differ for a state to count as changed (and go out at once)."""
     return tuple(sorted((k, repr(v)) for k, v in payload.items() if k not in continuous))
