@@ -40,6 +40,7 @@ from postured.config.mqtt import MqttConfig  # noqa: E402
 from postured.config.sensors import SensorConfig  # noqa: E402
 from postured.core.config import AlertConfig, DetectionConfig  # noqa: E402
 from postured.runtime.daemon import Daemon  # noqa: E402
+from postured.runtime.parts import DaemonParts  # noqa: E402
 from tests.support.mosquitto import Mosquitto, Subscriber  # noqa: E402
 
 HOLD_S = 5.0
@@ -92,7 +93,7 @@ async def _run_daemon(
     by a constant fraction of a second; the difference maps a stamp to the wall instant
     its sample was delivered at.
     """
-    daemon = Daemon(config, sources=sources, install_signals=False)
+    daemon = Daemon(config, DaemonParts(sources=sources), install_signals=False)
     task = asyncio.create_task(daemon.run(), name="daemon")
     await asyncio.sleep(SETTLE_S / 2)
     delta = {sid: time.time() - src.now() for sid, src in sources.items()}

@@ -135,6 +135,18 @@ def _start(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def _config(workdir: Path, port: int, mqtt: str, extra: str, sensor: str) -> Path:
+    """``postured.toml`` in ``workdir``: state there, the broker at ``port``, one sensor."""
+    cfg = workdir / "postured.toml"
+    cfg.write_text(
+        f'[service]\nstate_dir = "{workdir / "state"}"\n\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n{mqtt}\n\n'
+        f"{extra}\n\n"
+        f'[[sensors]]\nid = "desk"\n{sensor}\n'
+    )
+    return cfg
+
+
 def _problems(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "configuration error" in line]
 
@@ -148,13 +160,8 @@ def test_check_config_and_run_refuse_the_file_alike(
     workdir = tmp_path
     case.files(workdir)
     state = workdir / "state"
-    cfg = workdir / "postured.toml"
-    cfg.write_text(
-        f'[service]\nstate_dir = "{state}"\n\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port.getsockname()[1]}\n{case.mqtt}\n\n'
-        f"{case.extra}\n\n"
-        f'[[sensors]]\nid = "desk"\n{case.sensor}\n'
-    )
+    port = broker_port.getsockname()[1]
+    cfg = _config(workdir, port, case.mqtt, case.extra, case.sensor)
     check = _start("check-config", str(cfg))
     run = _start("run", "-c", str(cfg))
     results = {}
@@ -183,16 +190,14 @@ def test_check_config_and_run_refuse_the_file_alike(
 def test_the_same_file_made_good_passes(tmp_path: Path, broker_port: socket.socket) -> None:
     """The rows' shape is right: with good files the same settings are OK."""
     workdir = tmp_path
-    (workdir / "pw").write_text("s3cret\n")
-    (workdir / "pw").chmod(0o600)
-    (workdir / "token").write_text(TOKEN)
-    (workdir / "token").chmod(0o600)
-    cfg = workdir / "postured.toml"
-    cfg.write_text(
-        f'[service]\nstate_dir = "{workdir / "state"}"\n\n'
-        f'[mqtt]\nport = {broker_port.getsockname()[1]}\nusername = "alice"\n'
-        'password_file = "pw"\n\n[dashboard]\nhost = "0.0.0.0"\ntoken_file = "token"\n\n'
-        '[[sensors]]\nid = "desk"\nsource = "sim"\nscenario = "workday"\n'
+    _write("pw", "s3cret\n")(workdir)
+    _write("token", TOKEN)(workdir)
+    cfg = _config(
+        workdir,
+        broker_port.getsockname()[1],
+        mqtt='username = "alice"\npassword_file = "pw"',
+        extra='[dashboard]\nhost = "0.0.0.0"\ntoken_file = "token"',
+        sensor='source = "sim"\nscenario = "workday"',
     )
     check = _start("check-config", str(cfg))
     out, err = check.communicate(timeout=60)

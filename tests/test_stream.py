@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from postured.ports.source import Gap, Malformed, Samples, SourceEvent
 from postured.wire.protocol import encode_packet
-from postured.wire.stream import PacketStream
+from postured.wire.stream import HostClock, PacketStream
 
 RATE = 50
 N = 10  # samples per packet
@@ -188,3 +188,27 @@ def test_host_clock_stepping_back_keeps_times_monotonic() -> None:
     after = samples(s.feed(pkt(3), arrival(3) - 5.0))  # an NTP step of -5 s
     assert after[0].t[0] == pytest.approx(before[-1].t[-1] + PERIOD)
     assert np.all(np.diff(after[0].t) > 0)
+
+
+def test_the_host_clock_follows_the_lowest_arrival_and_rises_only_by_the_slew() -> None:
+    c = HostClock(max_drift_s=2.0, max_slew_ppm=500.0)
+    assert c.track(100.3, 0.0) == 100.3  # the first arrival sets the offset
+    assert c.track(100.1, 1.0) == 100.1  # an earlier one lowers it at once
+    # A later one raises it by at most 500 ppm of the 10 s of device time elapsed.
+    assert c.track(100.4, 11.0) == pytest.approx(100.1 + 0.005)
+    assert c.track(103.0, 12.0) == 103.0  # beyond max_drift_s: a new offset, not a slew
+    c.reset()
+    assert c.offset_s is None
+    assert c.track(50.0, 20.0) == 50.0
+
+
+def test_the_host_clock_holds_a_chunk_after_the_last_when_the_host_steps_back() -> None:
+    c = HostClock()
+    c.track(1000.0, 0.0)
+    assert c.hold(1000.0, 0.02) == 0.0  # no chunk before
+    c.next_t = 1000.5
+    assert c.hold(1000.495, 0.02) == 0.0  # within half a period: no shift
+    shift = c.hold(999.5, 0.02)  # the host clock stepped back a second
+    assert shift == 1000.5 - 999.5
+    assert c.offset_s == 1000.0 + shift  # later chunks keep the shift
+    assert 999.5 + shift == 1000.5  # exactly where the last chunk ended

@@ -29,6 +29,7 @@ from postured.adapters.systemd import (
     watchdog_timeout,
 )
 from tests.support.mosquitto import Mosquitto
+from tests.support.waiting import quiet, until
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ROOT / "systemd"
@@ -116,12 +117,12 @@ async def test_pings_only_while_healthy() -> None:
     n = MemoryNotifier()
     healthy = True
     task = asyncio.create_task(ping_watchdog(n, 0.01, lambda: healthy))
-    await asyncio.sleep(0.1)
+    await until(lambda: len(n.messages) >= 3, what="three pings while healthy")
     pings_healthy = len(n.messages)
     healthy = False
     await asyncio.sleep(0.05)  # let a sleeping ping loop notice
     during = len(n.messages)
-    await asyncio.sleep(0.1)
+    await quiet(0.1)  # ten ping intervals: none may come while unhealthy
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -150,11 +151,13 @@ async def test_a_stalled_loop_stops_the_pings(tmp_path: Path) -> None:
         thread.start()
         try:
             task = asyncio.create_task(ping_watchdog(n, 0.02))
-            await asyncio.sleep(0.15)
+            await until(lambda: len(arrivals) >= 3, what="three pings before the stall")
             stall_start = time.monotonic()
             time.sleep(0.4)  # noqa: ASYNC251 - the test hangs the event loop on purpose
             stall_end = time.monotonic()
-            await asyncio.sleep(0.15)
+            await until(
+                lambda: sum(t > stall_end for t in arrivals) >= 3, what="pings after the stall"
+            )
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

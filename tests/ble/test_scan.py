@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from postured.config.sensors import SensorConfig
 from postured.errors import SensorError
 from postured.ports.source import LinkUp
 from tests.ble.conftest import StartDouble
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.ble
 
@@ -141,10 +143,13 @@ async def test_a_scan_held_open_is_restarted_after_bluez_restarts(
     scanner = shared_scanner("hci0")
     scanner.stale_after = 0.3
     never = asyncio.create_task(scanner.find(lambda dev, adv: False, within=4.0))
-    await asyncio.sleep(0.3)
+    await until(lambda: scanner._scanner is not None, what="the scan started")
     d.kill()  # bluetoothd dies and comes back: our discovery session is gone
     d.start()
-    await asyncio.sleep(0.4)
+    # Nothing is heard on the forgotten session; wait until the scan counts as stale.
+    await until(
+        lambda: time.monotonic() - scanner._heard_at > scanner.stale_after, what="scan stale"
+    )
     # another sensor starts looking while the first still holds the scan open
     found = await scanner.find(lambda dev, adv: dev.address == d.addresses[0], within=2.0)
     assert found is not None

@@ -94,7 +94,7 @@ def main(workdir: Path, rooms: int, sensors_each: int) -> None:
     ):
         print(url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            while True:
+            while True:  # serves until Ctrl-C: a tool for looking at the page by hand
                 time.sleep(1)
 
 

@@ -9,7 +9,7 @@ import json
 import time
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientResponse, ClientSession
 
 from postured.config.loader import Config
 from postured.config.mqtt import MqttConfig
@@ -19,6 +19,7 @@ from tests.dashboard.conftest import make_config
 from tests.dashboard.live import reading
 from tests.dashboard.test_server import read_event, read_until
 from tests.support.mosquitto import Mosquitto, Subscriber, free_port
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.broker, pytest.mark.asyncio]
 T = time.time()
@@ -27,6 +28,18 @@ T = time.time()
 def config_for(broker: Mosquitto, **dashboard: object) -> Config:
     cfg = make_config(port=free_port(), **dashboard)
     return dataclasses.replace(cfg, mqtt=MqttConfig(port=broker.port))
+
+
+#: A retained owner claim: the owner filter comes after every other sensor filter in
+#: payloads.subscriptions, and the broker handles one client's SUBSCRIBEs in order.
+PROBE = "posture/desk/owner"
+
+
+async def subscribed(broker: Mosquitto, resp: ClientResponse) -> None:
+    """Wait until the dashboard behind the event stream ``resp`` gets its sensor topics."""
+    await asyncio.to_thread(broker.pub, PROBE, "probe-node", "-r", "-q", "1")
+    frame, _ = await read_until(resp, "owner")
+    assert frame["data"] == "probe-node"
 
 
 async def test_retained_topics_reach_the_snapshot(mosquitto: Mosquitto) -> None:
@@ -57,7 +70,7 @@ async def test_live_alert_and_malformed_payloads(mosquitto: Mosquitto) -> None:
         http.get(dash.url + "events") as resp,
     ):
         assert (await read_event(resp))["type"] == "snapshot"
-        await asyncio.sleep(0.3)  # the subscription reaches the broker
+        await subscribed(mosquitto, resp)
         await asyncio.to_thread(mosquitto.pub, "posture/desk/alert", b"{broken", "-q", "1")
         frame = await read_event(resp)
         assert frame["type"] == "counters"
@@ -75,7 +88,9 @@ async def test_snooze_round_trip_through_the_broker(mosquitto: Mosquitto) -> Non
     sub = await asyncio.to_thread(Subscriber.start, mosquitto.port, "posture/+/cmd/+")
     try:
         async with running(cfg) as dash, reading(dash), ClientSession() as http:
-            await asyncio.sleep(0.3)
+            # Its subscriptions go out on connect before anything it publishes, so once
+            # the command reaches the subscriber below, the reply filter is on too.
+            await until(lambda: dash.bus.connected, within=5, what="dashboard connected")
             post = asyncio.create_task(
                 http.post(
                     dash.url + "api/sensors/desk/snooze",

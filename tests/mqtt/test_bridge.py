@@ -427,7 +427,7 @@ WILL_SCRIPT = textwrap.dedent(
         async with MqttBridge(cfg, sensors, state_dir=Path(sys.argv[2]),
                               on_command=no_commands, sw_version="0") as bridge:
             bridge.availability("desk", True)
-            await asyncio.sleep(3600)
+            await asyncio.sleep(3600)  # runs until the test kills this process
 
     asyncio.run(main())
     """

@@ -17,7 +17,7 @@ from postured.adapters.mqtt.memory import MemoryBroker, MemoryTransport
 from postured.core.events import Posture
 from postured.ports.sink import Command
 from tests.mqtt.helpers import HOST_STATUS, SENSORS, Recorder, fast_config, make_alert, make_state
-from tests.support.waiting import until
+from tests.support.waiting import quiet, until
 
 Opener = Callable[..., AbstractAsyncContextManager[MqttBridge]]
 
@@ -151,5 +151,5 @@ async def test_home_assistant_birth_brings_discovery_again(
         broker.publish(Message("homeassistant/status", b"online"))
         await until(lambda: len(broker.published("homeassistant/device/+/config")) == 4)
         broker.publish(Message("homeassistant/status", b"offline"))
-        await asyncio.sleep(0.1)
+        await quiet()  # an offline birth must bring nothing: listen a while
         assert len(broker.published("homeassistant/device/+/config")) == 4

@@ -152,6 +152,8 @@ async def test_unreachable_broker_is_retried_with_backoff(tmp_path: Path) -> Non
     conn = MqttConnection(fast_config(broker.port, reconnect_min_s=0.2, reconnect_max_s=0.8))
     try:
         async with conn:
+            # The attempts made in 1.5 s are what is tested (a handful, not a tight loop),
+            # so this wait is the measuring window, not a wait for an event.
             await asyncio.sleep(1.5)
             assert conn.last_error is not None
             assert "is the broker running?" in str(conn.last_error)
@@ -216,6 +218,8 @@ async def test_wrong_password_is_refused_clearly_and_retried_with_backoff(
     with caplog.at_level(logging.WARNING):
         async with MqttConnection(cfg) as conn:
             await until(lambda: conn.counters["failures"] >= 2)
+            # A second of refusals is the window tested: it keeps retrying, paced by the
+            # backoff, and never connects; a fixed wait, as nothing happens to await.
             await asyncio.sleep(1.0)
             assert not conn.connected
             failures = conn.counters["failures"]

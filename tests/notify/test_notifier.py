@@ -48,18 +48,29 @@ def commands(broker: MemoryBroker) -> list[tuple[str, dict[str, object]]]:
     return [(m.topic, json.loads(m.payload)) for m in broker.published("posture/+/cmd/+")]
 
 
+async def shown(broker: MemoryBroker, desktop: MemoryDesktop, sensor: str, alert_id: str) -> int:
+    """Publish an alert and wait until the desktop shows it; its notification id."""
+    publish(broker, sensor, alert_json(alert_id))
+    await until(lambda: desktop.on_screen, what=f"alert {alert_id} on screen")
+    return desktop.notice(sensor)[0]
+
+
+async def sent(broker: MemoryBroker) -> list[tuple[str, dict[str, object]]]:
+    """The commands on the broker, once there is one."""
+    await until(lambda: commands(broker), what="a command")
+    return commands(broker)
+
+
 @pytest.mark.asyncio
 async def test_an_alert_is_shown_and_done_goes_back_with_its_id(
     setup: tuple[MemoryBroker, MemoryDesktop, Notifier],
 ) -> None:
     broker, desktop, _ = setup
-    publish(broker, "desk", alert_json("a1"))
-    await until(lambda: desktop.on_screen)
-    nid, notice = desktop.notice("desk")
+    nid = await shown(broker, desktop, "desk", "a1")
+    notice = desktop.notice("desk")[1]
     assert notice.actions == (("done", "Done"), ("snooze", "Snooze 20 min"))
     desktop.click(nid, "done")
-    await until(lambda: commands(broker))
-    assert commands(broker) == [("posture/desk/cmd/done", {"alert_id": "a1"})]
+    assert await sent(broker) == [("posture/desk/cmd/done", {"alert_id": "a1"})]
     await until(lambda: not desktop.on_screen, what="the answered notification closed")
 
 
@@ -68,11 +79,8 @@ async def test_snooze_sends_the_configured_minutes(
     setup: tuple[MemoryBroker, MemoryDesktop, Notifier],
 ) -> None:
     broker, desktop, _ = setup
-    publish(broker, "chair", alert_json("b1"))
-    await until(lambda: desktop.on_screen)
-    desktop.click(desktop.notice("chair")[0], "snooze")
-    await until(lambda: commands(broker))
-    assert commands(broker) == [("posture/chair/cmd/snooze", {"minutes": 20})]
+    desktop.click(await shown(broker, desktop, "chair", "b1"), "snooze")
+    assert await sent(broker) == [("posture/chair/cmd/snooze", {"minutes": 20})]
 
 
 @pytest.mark.asyncio
@@ -114,8 +122,7 @@ async def test_an_alert_while_the_server_is_gone_is_shown_by_the_next_server(
     setup: tuple[MemoryBroker, MemoryDesktop, Notifier],
 ) -> None:
     broker, desktop, _ = setup
-    publish(broker, "desk", alert_json("a1"))
-    await until(lambda: desktop.on_screen)
+    await shown(broker, desktop, "desk", "a1")
     desktop.stop()
     publish(broker, "chair", alert_json("b1"))
     await asyncio.sleep(0)  # nothing to wait for: the alert finds no server
@@ -123,8 +130,7 @@ async def test_an_alert_while_the_server_is_gone_is_shown_by_the_next_server(
     await until(lambda: len(desktop.on_screen) == 2)
     # Both open notices are on the new server, with its ids; a click there works.
     desktop.click(desktop.notice("desk")[0], "done")
-    await until(lambda: commands(broker))
-    assert commands(broker) == [("posture/desk/cmd/done", {"alert_id": "a1"})]
+    assert await sent(broker) == [("posture/desk/cmd/done", {"alert_id": "a1"})]
 
 
 @pytest.mark.asyncio
@@ -132,15 +138,13 @@ async def test_a_click_while_the_broker_is_down_is_sent_when_it_is_back(
     setup: tuple[MemoryBroker, MemoryDesktop, Notifier],
 ) -> None:
     broker, desktop, notifier = setup
-    publish(broker, "desk", alert_json("a1"))
-    await until(lambda: desktop.on_screen)
+    nid = await shown(broker, desktop, "desk", "a1")
     broker.stop()
-    desktop.click(desktop.notice("desk")[0], "done")
+    desktop.click(nid, "done")
     await until(lambda: notifier._pending == 1)
     assert commands(broker) == []
     broker.start()
-    await until(lambda: commands(broker))
-    assert commands(broker) == [("posture/desk/cmd/done", {"alert_id": "a1"})]
+    assert await sent(broker) == [("posture/desk/cmd/done", {"alert_id": "a1"})]
 
 
 def test_only_alert_topics_name_a_sensor() -> None:

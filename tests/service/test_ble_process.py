@@ -20,6 +20,7 @@ from firmware_sim.bluez import DoubleControl, private_bus, sensor_address, write
 from postured.wire.protocol import Opcode, VibratePattern, decode_control
 from tests.service.procs import running
 from tests.support.mosquitto import Mosquitto, Subscriber
+from tests.support.waiting import until_sync
 
 pytestmark = [
     pytest.mark.ble,
@@ -153,10 +154,13 @@ haptic = true
             ((_, payload),) = sub.wait_for(lambda t, p: t == "posture/clip/alert", timeout=40)[:1]
             assert json.loads(payload)["kind"] == "forward_head"
             sensor = sensor_address(0)
-            deadline = time.monotonic() + 5
-            while not (buzz := asyncio.run(vibrate_writes(address, sensor))):
-                assert time.monotonic() < deadline, "no VIBRATE write reached the clip"
-                time.sleep(0.2)
+            buzz: list[VibratePattern] = []
+
+            def vibrated() -> bool:
+                buzz[:] = asyncio.run(vibrate_writes(address, sensor))
+                return bool(buzz)
+
+            until_sync(vibrated, within=5, what="a VIBRATE write reached the clip")
             assert buzz[0] is VibratePattern.SHORT
             # Garbage notifications are counted and skipped; the link and daemon stay up.
             assert asyncio.run(send_garbage(address, sensor, 5)) == 5

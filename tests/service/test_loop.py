@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,10 @@ from postured.config.sensors import SensorConfig
 from postured.core.events import AlertKind, DailyStats, Posture, PostureChanged, SensorState
 from postured.core.history import AlertOutcomeRow, AlertRow
 from postured.errors import CommandError, SensorError
-from postured.ports.sink import Command, MemorySink
+from postured.ports.sink import Command, LinkExtra, MemorySink
 from postured.ports.source import Gap, LinkDown, LinkUp, Malformed
 from postured.runtime.daemon import Daemon
+from postured.runtime.parts import DaemonParts, DaemonTiming
 from postured.wire.protocol import VibratePattern
 from tests.service.fakes import ConnectedSink, Factories, QueueSource, alert, samples
 from tests.support.waiting import quiet, until
@@ -39,15 +40,22 @@ def config(tmp_path: Path, *ids: str, haptic: bool = True, interval: float = 30.
     )
 
 
-def daemon(cfg: Config, sources: dict[str, QueueSource], f: Factories, **kw: Any) -> Daemon:
-    kw.setdefault("tick_s", 0.05)
+FAST = DaemonTiming(tick_s=0.05)  # the publisher ticks often, so tests wait little
+
+
+def daemon(
+    cfg: Config,
+    sources: dict[str, QueueSource],
+    f: Factories,
+    timing: DaemonTiming = FAST,
+    **parts: Any,
+) -> Daemon:
+    """A daemon on the fakes: ``parts`` are further :class:`DaemonParts` fields."""
     return Daemon(
         cfg,
-        sources=sources,
-        sink_factory=f.sink,
-        detector_factory=f.detector,
+        DaemonParts(sources=sources, sink_factory=f.sink, detector_factory=f.detector, **parts),
+        timing,
         install_signals=False,
-        **kw,
     )
 
 
@@ -142,7 +150,9 @@ async def test_link_down_goes_offline_and_the_status_says_so(tmp_path: Path) -> 
 async def test_idle_sensor_is_ticked_on_its_own_clock(tmp_path: Path) -> None:
     f = Factories()
     src = QueueSource("desk", clock=5000.0)
-    async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, idle_s=0.1)):
+    async with running(
+        daemon(config(tmp_path, "desk"), {"desk": src}, f, DaemonTiming(tick_s=0.05, idle_s=0.1))
+    ):
         det = f.detectors["desk"]
         det.at(5000.0, alert(5000.0))
         await quiet()  # three idle periods pass without a tick
@@ -188,7 +198,9 @@ async def test_commands_reach_the_detector_and_reply(tmp_path: Path) -> None:
 async def test_state_is_published_on_change_but_rate_limited(tmp_path: Path) -> None:
     f = Factories()
     src = QueueSource("desk")
-    d = daemon(config(tmp_path, "desk", interval=3600.0), {"desk": src}, f, tick_s=0.2)
+    d = daemon(
+        config(tmp_path, "desk", interval=3600.0), {"desk": src}, f, DaemonTiming(tick_s=0.2)
+    )
     async with running(d):
         det = f.detectors["desk"]
         det.drift = True  # the state changes with every chunk: a worst case
@@ -208,7 +220,7 @@ async def test_state_is_republished_at_the_interval_without_changes(tmp_path: Pa
     stamps: list[float] = []
 
     class Stamping(MemorySink):
-        def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
+        def state(self, sensor_id: str, state: SensorState, extra: LinkExtra) -> None:
             stamps.append(time.monotonic())
             super().state(sensor_id, state, extra)
 
@@ -292,8 +304,8 @@ async def test_watchdog_pings_stop_while_the_loop_is_blocked(tmp_path: Path) -> 
         config(tmp_path, "desk"),
         {"desk": QueueSource("desk")},
         f,
+        DaemonTiming(tick_s=0.05, watchdog_s=0.05),
         notifier=Stamped(),
-        watchdog_s=0.05,
     )
     async with running(d):
         await until(lambda: len(pings) >= 5)
@@ -424,7 +436,12 @@ async def test_status_counts_every_sensor(tmp_path: Path) -> None:
 async def test_statistics_are_saved_periodically_without_events(tmp_path: Path) -> None:
     f = Factories()
     store = StateStore(tmp_path / "state")
-    d = daemon(config(tmp_path, "desk"), {"desk": QueueSource("desk")}, f, persist_s=0.2)
+    d = daemon(
+        config(tmp_path, "desk"),
+        {"desk": QueueSource("desk")},
+        f,
+        DaemonTiming(tick_s=0.05, persist_s=0.2),
+    )
     async with running(d):
         det = f.detectors["desk"]
         det.stats = DailyStats(day="2026-11-25", sitting_minutes=12.5)
@@ -445,7 +462,7 @@ async def test_the_real_core_on_the_simulator_raises_both_alerts_on_sim_time(
     )
     src = SimSource(cfg.sensors[0], loops=1)
     f = Factories()
-    d = Daemon(cfg, sources={"desk": src}, sink_factory=f.sink, install_signals=False)
+    d = Daemon(cfg, DaemonParts(sources={"desk": src}, sink_factory=f.sink), install_signals=False)
     async with running(d):
         await until(lambda: {a.kind for _, a in f.sinks[0].alerts} == set(AlertKind), within=20)
         anchor = src.anchor
@@ -492,9 +509,8 @@ async def test_a_done_command_marks_the_alerts_stretch_in_the_plan_and_the_histo
     src = SimSource(cfg.sensors[0], loops=1)
     f = Factories()
     history = MemoryHistory()
-    d = Daemon(
-        cfg, sources={"desk": src}, sink_factory=f.sink, install_signals=False, history=history
-    )
+    parts = DaemonParts(sources={"desk": src}, sink_factory=f.sink, history=history)
+    d = Daemon(cfg, parts, install_signals=False)
     async with running(d):
         await until(lambda: f.sinks[0].alerts, within=20)
         first = f.sinks[0].alerts[0][1]

@@ -25,6 +25,7 @@ from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.errors import BrokerError, ConfigError, PosturedError
 
 if TYPE_CHECKING:
+    from postured.adapters.mqtt.commands import CommandRequest
     from postured.adapters.mqtt.topics import TopicRoute
     from postured.config.loader import Config
 
@@ -374,7 +375,7 @@ def daemon_command(args: argparse.Namespace, config: Config) -> int:
             f"configured: {', '.join(known)}"
         )
         return EX_USAGE
-    payload: dict[str, Any] = {"request_id": uuid.uuid4().hex}
+    payload: CommandRequest = {"request_id": uuid.uuid4().hex}
     if args.command == "snooze":
         if not SNOOZE_MIN_MINUTES <= args.minutes <= SNOOZE_MAX_MINUTES:
             error(f"postured: snooze takes {SNOOZE_MIN_MINUTES} to {SNOOZE_MAX_MINUTES} minutes")
@@ -408,9 +409,10 @@ def daemon_command(args: argparse.Namespace, config: Config) -> int:
 
 
 async def request(
-    config: Config, sensor: str, command: str, payload: dict[str, Any], wait_s: float
-) -> dict[str, Any]:
-    """Publish a command to the daemon and wait for its reply.
+    config: Config, sensor: str, command: str, payload: CommandRequest, wait_s: float
+) -> dict[str, object]:
+    """Publish a command to the daemon and wait for its reply (a ``ReplyPayload`` as sent;
+    from the broker, so its fields are checked where they are used).
 
     Raises :class:`BrokerError` (exit 69) when the broker or the daemon does not answer.
     """

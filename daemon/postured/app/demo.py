@@ -41,9 +41,9 @@ from postured.core.events import (
     SensorState,
 )
 from postured.errors import ConfigError, PosturedError
-from postured.ports.sink import CommandHandler, EventSink
+from postured.ports.sink import CommandHandler, EventSink, LinkExtra
 from postured.runtime.daemon import Daemon
-from postured.runtime.parts import default_sink, time_zone
+from postured.runtime.parts import DaemonParts, default_sink, time_zone
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class ConsoleSink:
         self.inner.alert(sensor_id, alert)
         self.console.alert(self._name(sensor_id), alert)
 
-    def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
+    def state(self, sensor_id: str, state: SensorState, extra: LinkExtra) -> None:
         self.inner.state(sensor_id, state, extra)
         self.console.state(self._name(sensor_id), state)
 
@@ -285,7 +285,7 @@ async def run_demo(config: Config, args: argparse.Namespace, out: TextIO | None 
             ) -> AbstractAsyncContextManager[EventSink]:
                 return _wrapped(default_sink(c, on_command), console, names)
 
-            daemon = Daemon(cfg, notifier=NullNotifier(), sink_factory=sink_factory)
+            daemon = Daemon(cfg, DaemonParts(notifier=NullNotifier(), sink_factory=sink_factory))
             timer = None
             if args.duration:
                 timer = asyncio.get_running_loop().call_later(args.duration, daemon.request_stop)

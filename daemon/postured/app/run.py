@@ -40,6 +40,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     # The daemon's modules (numpy, paho, the history database) only for this command.
     from postured.adapters.systemd import notifier_from_env  # noqa: PLC0415
     from postured.runtime.daemon import run_daemon  # noqa: PLC0415
+    from postured.runtime.parts import DaemonParts  # noqa: PLC0415
 
     if not config.sensors:
         log.warning("no [[sensors]] configured: the daemon will only publish its status")
@@ -50,7 +51,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
             logsetup.setup(new.service.log_level)
 
     try:
-        return asyncio.run(run_daemon(config, notifier=notifier_from_env(), on_reload=relog))
+        return asyncio.run(
+            run_daemon(config, DaemonParts(notifier=notifier_from_env(), on_reload=relog))
+        )
     except (PosturedError, BaseExceptionGroup) as exc:
         return report_failure(exc)
 

@@ -11,7 +11,7 @@ import json
 import math
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from postured.adapters.mqtt.topics import TopicRoute, Topics
 from postured.config.mqtt import NODE_ID_PATTERN
@@ -255,8 +255,18 @@ def event(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def reply(d: dict[str, Any]) -> dict[str, Any]:
-    """A command reply: ``{ok, command, request_id?, error?, state?}``."""
+class PageReply(TypedDict):
+    """A command reply as the page gets it: every field present, None when not sent."""
+
+    ok: bool
+    command: str | None
+    request_id: str | None
+    error: str | None
+    state: dict[str, Any] | None
+
+
+def reply(d: dict[str, Any]) -> PageReply:
+    """A command reply (``ReplyPayload``): ``{ok, command, request_id?, error?, state?}``."""
     ok = d.get("ok")
     if not isinstance(ok, bool):
         raise PayloadError("ok must be true or false")

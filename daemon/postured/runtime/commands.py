@@ -7,12 +7,11 @@ what each command does to the detector and what the reply carries.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.core.events import Event, StretchDone
 from postured.errors import CommandError
-from postured.ports.sink import Command
+from postured.ports.sink import Command, CommandResult
 from postured.runtime.sensor import SensorRuntime
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ def apply_command(s: SensorRuntime, cmd: Command, t: float) -> list[Event]:
     return events
 
 
-def reply_extra(s: SensorRuntime, cmd: Command, events: list[Event]) -> dict[str, Any]:
+def reply_extra(s: SensorRuntime, cmd: Command, events: list[Event]) -> CommandResult:
     """What the reply adds for ``cmd`` besides the state: for done, what was marked."""
     if cmd.name != "done":
         return {}

@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
@@ -33,20 +33,15 @@ from postured.config.sensors import SensorConfig
 from postured.core.events import Event
 from postured.core.history import HistoryMapper
 from postured.errors import CommandError, ConfigError, HistoryError, PosturedError
-from postured.ports.sink import Command, EventSink, MemorySink
-from postured.ports.source import SampleSource
+from postured.ports.sink import Command, CommandResult, EventSink, MemorySink, snapshot_payload
 from postured.runtime import preflight
 from postured.runtime.commands import apply_command, reply_extra
 from postured.runtime.parts import (
-    DetectorFactory,
+    DaemonParts,
+    DaemonTiming,
     DetectorLike,
     HasConnection,
-    SinkFactory,
-    SourceFactory,
     StateStoreLike,
-    default_detector,
-    default_sink,
-    default_source,
     history_path,
     state_dir,
     time_zone,
@@ -86,53 +81,46 @@ class _Stop(Exception):
 
 # --- the daemon ------------------------------------------------------------------------------
 class Daemon:
-    """The service. ``await Daemon(config, ...).run()`` returns the exit status.
+    """The service. ``await Daemon(config).run()`` returns the exit status.
 
-    Everything with I/O can be replaced: ``sources`` (by sensor id) or ``source_factory``,
-    ``sink_factory``, ``detector_factory``, ``store``, ``notifier``. ``watchdog_s`` is the
-    ping interval (None = systemd's WATCHDOG_USEC / 2, or no pings).
+    Everything with I/O can be replaced through ``parts`` (:class:`DaemonParts`: sources,
+    factories, store, history, notifier, reload) and the intervals through ``timing``
+    (:class:`DaemonTiming`); ``install_signals=False`` leaves the process's signals alone.
     """
 
     def __init__(
         self,
         config: Config,
+        parts: DaemonParts | None = None,
+        timing: DaemonTiming | None = None,
         *,
-        notifier: Notifier | None = None,
-        sources: Mapping[str, SampleSource] | None = None,
-        source_factory: SourceFactory | None = None,
-        sink_factory: SinkFactory | None = None,
-        detector_factory: DetectorFactory | None = None,
-        store: StateStoreLike | None = None,
-        history: HistoryWriter | None = None,
-        watchdog_s: float | None = None,
         install_signals: bool = True,
-        tick_s: float = 1.0,
-        idle_s: float = 2.0,
-        persist_s: float = 60.0,
-        ready_wait_s: float = 2.0,
-        reload: Callable[[str], Config] | None = None,
-        on_reload: Callable[[Config], None] | None = None,
     ) -> None:
+        parts = parts or DaemonParts()
+        timing = timing or DaemonTiming()
         self.config = config
-        self.notifier: Notifier = notifier or NullNotifier()
-        self._given_sources = dict(sources or {})
-        self._source_factory = source_factory or default_source
-        self._sink_factory = sink_factory or default_sink
-        self._detector_factory = detector_factory or default_detector
+        self.notifier: Notifier = parts.notifier or NullNotifier()
+        self._given_sources = dict(parts.sources)
+        self._source_factory = parts.source_factory
+        self._sink_factory = parts.sink_factory
+        self._detector_factory = parts.detector_factory
+        store = parts.store
         self.store: StateStoreLike = StateStore(state_dir(config)) if store is None else store
         self._own_store = store is None
         # The history database (docs/history.md); opened off the loop in run().
-        self.history: HistoryWriter | None = history
-        self._own_history = history is None and config.history.enabled
+        self.history: HistoryWriter | None = parts.history
+        self._own_history = parts.history is None and config.history.enabled
         self._mappers: dict[str, HistoryMapper] = {}
-        self.watchdog_s = watchdog_s if watchdog_s is not None else watchdog_interval()
+        self.watchdog_s = (
+            timing.watchdog_s if timing.watchdog_s is not None else watchdog_interval()
+        )
         self.install_signals = install_signals
-        self.tick_s = tick_s
-        self.idle_s = idle_s
-        self.persist_s = persist_s
-        self.ready_wait_s = ready_wait_s
-        self._reload_fn = reload
-        self._on_reload = on_reload
+        self.tick_s = timing.tick_s
+        self.idle_s = timing.idle_s
+        self.persist_s = timing.persist_s
+        self.ready_wait_s = timing.ready_wait_s
+        self._reload_fn = parts.reload
+        self._on_reload = parts.on_reload
         self.sensors: dict[str, SensorRuntime] = {}
         self.sink: EventSink | None = None
         self.ready = asyncio.Event()
@@ -450,7 +438,7 @@ class Daemon:
         return time.monotonic() - self._heartbeat < max(3 * self.tick_s, 2 * (self.watchdog_s or 0))
 
     # -- commands --
-    async def _on_command(self, cmd: Command) -> Mapping[str, Any]:
+    async def _on_command(self, cmd: Command) -> CommandResult:
         s = self.sensors.get(cmd.sensor_id)
         if s is None:
             raise CommandError(f"unknown sensor {cmd.sensor_id!r}")
@@ -463,7 +451,9 @@ class Daemon:
             self.sink.stats(s.id, s.detector.stats)
         st = s.detector.state(t)
         s.state_dirty = True
-        return {**reply_extra(s, cmd, events), "state": s.wall(st).to_dict()}
+        result = reply_extra(s, cmd, events)
+        result["state"] = snapshot_payload(s.wall(st))
+        return result
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """A side task in the daemon's TaskGroup; dropped when the daemon is stopping."""
@@ -504,6 +494,6 @@ def _stall(seconds: float) -> None:
     time.sleep(seconds)  # blocking the loop is the point of this hook
 
 
-async def run_daemon(config: Config, **kwargs: Any) -> int:
+async def run_daemon(config: Config, parts: DaemonParts | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; returns the exit status (0 on a clean stop)."""
-    return await Daemon(config, **kwargs).run()
+    return await Daemon(config, parts).run()

@@ -11,14 +11,16 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from postured.adapters.history import DB_NAME
+from postured.adapters.history import DB_NAME, HistoryWriter
 from postured.adapters.state import resolve_state_dir, stats_from_dict
+from postured.adapters.systemd import Notifier
 from postured.config.loader import Config, configured_zone
 from postured.config.sensors import SensorConfig
 from postured.core.events import Alert, AlertKind, DailyStats, Event, SensorState
@@ -165,3 +167,29 @@ def haptic_pattern(alert: Alert) -> VibratePattern:
     if alert.kind is AlertKind.LONG_SITTING:
         return VibratePattern.DOUBLE
     return VibratePattern.SHORT
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonParts:
+    """What a daemon talks to. Every part has a default doing the real I/O; tests pass fakes."""
+
+    notifier: Notifier | None = None  # systemd's notify socket; None: tell nobody
+    sources: Mapping[str, SampleSource] = field(default_factory=dict)  # by sensor id
+    source_factory: SourceFactory = default_source  # for the sensors not in ``sources``
+    sink_factory: SinkFactory = default_sink  # the MQTT bridge
+    detector_factory: DetectorFactory = default_detector
+    store: StateStoreLike | None = None  # None: a StateStore in the state dir, owned
+    history: HistoryWriter | None = None  # None: the configured database, opened in run()
+    reload: Callable[[str], Config] | None = None  # reads the config again on SIGHUP
+    on_reload: Callable[[Config], None] | None = None  # told after a reload was applied
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonTiming:
+    """How often a daemon does its periodic work, in seconds."""
+
+    watchdog_s: float | None = None  # None: systemd's WATCHDOG_USEC / 2, or no pings
+    tick_s: float = 1.0  # the publisher's tick: idle detection, states, status line
+    idle_s: float = 2.0  # a sensor silent this long gets a detector tick without samples
+    persist_s: float = 60.0  # calibration and statistics saved this often when changed
+    ready_wait_s: float = 2.0  # how long READY=1 waits for the sensors' first link-up

@@ -33,7 +33,7 @@ from postured.core.events import (
     SittingEnded,
 )
 from postured.errors import PosturedError
-from postured.ports.sink import EventSink
+from postured.ports.sink import EventSink, LinkExtra
 from postured.ports.source import (
     Battery,
     Gap,
@@ -108,7 +108,7 @@ class SensorRuntime:
             return stats
         return dataclasses.replace(stats, day=local_day(self.source.to_wall(self.now()), tz))
 
-    def extra(self) -> dict[str, Any]:
+    def extra(self) -> LinkExtra:
         return {"battery": self.battery, "rssi": self.rssi, "malformed": self.malformed}
 
 

@@ -32,7 +32,7 @@ from postured.wire.pmd import (
     decode_control_notification,
     decode_settings,
 )
-from postured.wire.stream import Gap, Malformed, Samples, StreamEvent
+from postured.wire.stream import Gap, HostClock, Malformed, Samples, StreamEvent
 
 
 class PmdStream:
@@ -48,16 +48,12 @@ class PmdStream:
         max_slew_ppm: float = 500.0,
     ) -> None:
         self.sensor_id = sensor_id
-        self.max_drift_s = max_drift_s
-        self.max_slew = max_slew_ppm * 1e-6
+        self.host = HostClock(max_drift_s, max_slew_ppm)
         self.malformed = 0
         self.holes = 0
         self.factor = factor
         self.rate_hz = rate_hz
         self._clock = FrameClock(rate_hz)
-        self._offset_s: float | None = None  # host seconds minus device seconds
-        self._offset_dev_s = 0.0  # device time of the last offset update
-        self._next_t: float | None = None  # host time the next sample is expected at
         self._period_s: float | None = None  # spacing of the last frame's samples
 
     @property
@@ -70,13 +66,13 @@ class PmdStream:
         self.rate_hz = rate_hz
         self.factor = factor
         self._clock = FrameClock(rate_hz)
-        self._offset_s = None
+        self.host.reset()
 
     def reset(self) -> None:
         """Forget the previous frame (after STOP or a reconnect); keep the host times'
         order, so the next chunk still starts after the last one."""
         self._clock.reset()
-        self._offset_s = None
+        self.host.reset()
 
     def feed(self, data: bytes | bytearray | memoryview, host_t: float) -> list[StreamEvent]:
         """One data notification received at ``host_t``; the events it yields."""
@@ -91,20 +87,17 @@ class PmdStream:
         dev_s = dev_ns / NS_PER_S
         period = 1.0 / self.rate_hz
         self._period_s = float(dev_s[-1] - dev_s[-2]) if frame.n > 1 else period
-        self._track_offset(host_t - float(dev_s[-1]), float(dev_s[-1]))
-        assert self._offset_s is not None
-        t = dev_s + self._offset_s
+        t = dev_s + self.host.track(host_t - float(dev_s[-1]), float(dev_s[-1]))
         out: list[StreamEvent] = []
-        if self._next_t is not None and t[0] < self._next_t - period / 2:
-            # The host clock stepped back: hold the stream's times monotonic instead.
-            shift = self._next_t - float(t[0])
-            self._offset_s += shift
+        shift = self.host.hold(float(t[0]), period)
+        if shift:
             t = t + shift
-        if hole is not None and self._next_t is not None:
+        next_t = self.host.next_t
+        if hole is not None and next_t is not None:
             self.holes += 1
-            missing = max(1, round((float(t[0]) - self._next_t) / period / frame.n))
-            out.append(Gap(self.sensor_id, self._next_t, float(t[0]), missing))
-        self._next_t = float(t[-1]) + period
+            missing = max(1, round((float(t[0]) - next_t) / period / frame.n))
+            out.append(Gap(self.sensor_id, next_t, float(t[0]), missing))
+        self.host.next_t = float(t[-1]) + period
         out.append(Samples(self.sensor_id, np.asarray(t, dtype=np.float64), frame.acc_g()))
         return out
 
@@ -126,12 +119,3 @@ class PmdStream:
         rate = agreed.get(SettingType.SAMPLE_RATE, (self.rate_hz,))[0]
         self.started(rate, agreed.get(SettingType.FACTOR, (1.0,))[0])
         return []
-
-    def _track_offset(self, observed: float, dev_s: float) -> None:
-        off = self._offset_s
-        if off is None or abs(observed - off) > self.max_drift_s or observed < off:
-            self._offset_s = observed
-        else:
-            allowed = self.max_slew * max(dev_s - self._offset_dev_s, 0.0)
-            self._offset_s = off + min(observed - off, allowed)
-        self._offset_dev_s = dev_s

@@ -73,6 +73,44 @@ class Battery:
 StreamEvent = Samples | Gap | Malformed | Battery
 
 
+class HostClock:
+    """Device seconds onto host seconds for one stream (see the module doc): the offset
+    follows the lower envelope of arrival minus device time, rising by at most
+    ``max_slew`` of the device time elapsed, and the stream's host times never go back."""
+
+    def __init__(self, max_drift_s: float = 2.0, max_slew_ppm: float = 500.0) -> None:
+        self.max_drift_s = max_drift_s
+        self.max_slew = max_slew_ppm * 1e-6
+        self.offset_s: float | None = None  # host seconds minus device seconds
+        self._offset_dev_s = 0.0  # device time of the last offset update
+        self.next_t: float | None = None  # host time the next sample is expected at
+
+    def reset(self) -> None:
+        """Learn the offset afresh (a new stream); the host times keep their order."""
+        self.offset_s = None
+
+    def track(self, observed: float, dev_s: float) -> float:
+        """Take one arrival minus device time (``dev_s`` the sample it anchors); the offset."""
+        off = self.offset_s
+        if off is None or abs(observed - off) > self.max_drift_s or observed < off:
+            self.offset_s = observed
+        else:
+            allowed = self.max_slew * max(dev_s - self._offset_dev_s, 0.0)
+            self.offset_s = off + min(observed - off, allowed)
+        self._offset_dev_s = dev_s
+        return self.offset_s
+
+    def hold(self, t_first: float, period: float) -> float:
+        """The shift that keeps a chunk starting at host time ``t_first`` after the last
+        one: 0.0, or after the host clock stepped back the step (the offset takes it)."""
+        if self.next_t is None or t_first >= self.next_t - period / 2:
+            return 0.0
+        shift = self.next_t - t_first
+        assert self.offset_s is not None
+        self.offset_s += shift
+        return shift
+
+
 class PacketStream:
     """Decode and order one sensor's notifications. Not thread-safe; one per sensor."""
 
@@ -80,17 +118,13 @@ class PacketStream:
         self, sensor_id: str, *, max_drift_s: float = 2.0, max_slew_ppm: float = 500.0
     ) -> None:
         self.sensor_id = sensor_id
-        self.max_drift_s = max_drift_s
-        self.max_slew = max_slew_ppm * 1e-6
+        self.host = HostClock(max_drift_s, max_slew_ppm)
         self.malformed = 0
         self.duplicates = 0
         self.lost_packets = 0
         self._last_seq: int | None = None
         self._last_dev_ms: int | None = None  # unwrapped device ms of the last packet's start
         self._dev_ms_wraps = 0
-        self._offset_s: float | None = None  # host seconds minus device seconds
-        self._offset_dev_s = 0.0  # device time of the last offset update
-        self._next_t: float | None = None  # host time the next sample is expected at
         self._period_s: float | None = None  # spacing of the last packet's samples
 
     @property
@@ -103,7 +137,7 @@ class PacketStream:
         self._last_seq = None
         self._last_dev_ms = None
         self._dev_ms_wraps = 0
-        self._offset_s = None
+        self.host.reset()
 
     def feed(self, data: bytes | bytearray | memoryview, host_t: float) -> list[StreamEvent]:
         """Decode one notification received at ``host_t``; return the events it yields."""
@@ -132,30 +166,17 @@ class PacketStream:
         # A notification leaves the device after its last sample, so the host time anchors
         # that sample; anchoring the first one would date the chunk up to 1.5 s ahead.
         dev_last_s = dev_s + (pkt.n - 1) * period
-        self._track_offset(host_t - dev_last_s, dev_last_s)
-        assert self._offset_s is not None
-        t0 = dev_s + self._offset_s
-        if self._next_t is not None and t0 < self._next_t - period / 2:
-            # The host clock stepped back: hold the stream's times monotonic instead.
-            self._offset_s += self._next_t - t0
-            t0 = self._next_t
-        if self._next_t is not None and missed > 0:
+        t0 = dev_s + self.host.track(host_t - dev_last_s, dev_last_s)
+        # After a host clock step back the chunk starts where the last one ended (the
+        # shift is exact: both times are of one magnitude).
+        t0 += self.host.hold(t0, period)
+        if self.host.next_t is not None and missed > 0:
             self.lost_packets += missed
-            out.append(Gap(self.sensor_id, self._next_t, t0, missed))
+            out.append(Gap(self.sensor_id, self.host.next_t, t0, missed))
         t = t0 + np.arange(pkt.n, dtype=np.float64) * period
-        self._next_t = float(t[-1] + period)
+        self.host.next_t = float(t[-1] + period)
         out.append(Samples(self.sensor_id, t, pkt.acc_g()))
         return out
-
-    def _track_offset(self, observed: float, dev_s: float) -> None:
-        """Follow the lower envelope of arrival minus device time (see the module doc)."""
-        off = self._offset_s
-        if off is None or abs(observed - off) > self.max_drift_s or observed < off:
-            self._offset_s = observed
-        else:
-            allowed = self.max_slew * max(dev_s - self._offset_dev_s, 0.0)
-            self._offset_s = off + min(observed - off, allowed)
-        self._offset_dev_s = dev_s
 
     def _unwrap_ms(self, t0_ms: int) -> int:
         if self._last_dev_ms is not None:

@@ -21,11 +21,15 @@ applies the link's I/O timeout to every call and raises only
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from postured.adapters.ble.radio import Advert, Connection, Notify
-from postured.wire.protocol import VibratePattern
+from postured.errors import SensorError
+from postured.wire.protocol import BATTERY_LEVEL_UUID, FIRMWARE_REVISION_UUID, VibratePattern
 from postured.wire.stream import StreamEvent
 
 
@@ -99,3 +103,59 @@ class Profile(Protocol):
     def battery(self, raw: bytes) -> int | None:
         """A battery notification (``on_battery``) to percent; None when not one."""
         ...
+
+
+log = logging.getLogger(__name__)
+
+
+# --- the standard services, as the clip and the Polar sensors offer them ---------------------
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """The firmware revision and battery level read when a link starts."""
+
+    firmware: str = "unknown"
+    battery: int | None = None
+
+
+def battery_level(raw: bytes) -> int | None:
+    """The Battery Level characteristic: one byte, 0..100 %; None for anything else."""
+    if len(raw) != 1 or raw[0] > 100:
+        return None
+    return raw[0]
+
+
+async def read_device_info(gatt: Connection, on_battery: Notify) -> DeviceInfo:
+    """Read the firmware revision and battery level where the device has them, and
+    subscribe ``on_battery`` to the level's notifications; a missing or failing one is
+    logged and left out, never an error."""
+    firmware = await read_optional(gatt, FIRMWARE_REVISION_UUID)
+    level: int | None = None
+    if gatt.has(BATTERY_LEVEL_UUID):
+        raw = await read_optional(gatt, BATTERY_LEVEL_UUID)
+        level = None if raw is None else battery_level(raw)
+        try:
+            await gatt.subscribe(BATTERY_LEVEL_UUID, on_battery)
+        except SensorError as exc:
+            log.info("no battery notifications: %s", exc)
+    fw = "" if firmware is None else firmware.decode("utf-8", "replace").strip("\x00 ")
+    return DeviceInfo(firmware=fw or "unknown", battery=level)
+
+
+async def read_optional(gatt: Connection, uuid: str) -> bytes | None:
+    """Read a characteristic that is nice to have; None when absent or failing."""
+    if not gatt.has(uuid):
+        return None
+    try:
+        return await gatt.read(uuid)
+    except SensorError as exc:
+        log.info("could not read %s: %s", uuid, exc)
+        return None
+
+
+async def unsubscribe_all(gatt: Connection, uuids: Iterable[str]) -> None:
+    """Stop the notifications of each of ``uuids`` the device has; failures are moot when
+    the link is going anyway."""
+    for uuid in uuids:
+        if gatt.has(uuid):
+            with contextlib.suppress(SensorError):
+                await gatt.unsubscribe(uuid)

@@ -37,6 +37,7 @@ from postured.adapters.mqtt.topics import (
     node_id_of,
     significant,
     state_payload,
+    stats_payload,
 )
 from postured.adapters.mqtt.transport import MqttTransport, TransportFactory
 from postured.adapters.untrusted import shown, valid_topic_name
@@ -44,7 +45,7 @@ from postured.config.mqtt import MqttConfig
 from postured.config.sensors import SensorConfig
 from postured.core.events import Alert, DailyStats, Event, SensorState
 from postured.errors import BrokerError, CommandError, StateError
-from postured.ports.sink import CommandHandler
+from postured.ports.sink import CommandHandler, LinkExtra
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ class MqttBridge:
         self._save_outbox(*self._outbox_snapshot())
         self._wake_alerts.set()
 
-    def state(self, sensor_id: str, state: SensorState, extra: Mapping[str, Any]) -> None:
+    def state(self, sensor_id: str, state: SensorState, extra: LinkExtra) -> None:
         try:
             payload = state_payload(state, extra)
             self._states[sensor_id] = dumps(payload)
@@ -253,7 +254,7 @@ class MqttBridge:
 
     def stats(self, sensor_id: str, stats: DailyStats) -> None:
         try:
-            d = stats.to_dict()
+            d = stats_payload(stats)
             text = dumps(d)
         except Exception:  # a sink never raises into the daemon's loop
             log.exception("MQTT: cannot encode the statistics of %s", sensor_id)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from postured.adapters.untrusted import shown
 from postured.core.config import SNOOZE_MAX_MINUTES, SNOOZE_MIN_MINUTES
 from postured.core.stretches import ids as stretch_ids
 from postured.errors import CommandError
-from postured.ports.sink import COMMANDS, Command
+from postured.ports.sink import COMMANDS, Command, CommandResult, DonePayload, SnapshotPayload
 
 MAX_COMMAND_BYTES = 1024
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
@@ -26,6 +26,29 @@ _FIELDS: Mapping[str, frozenset[str]] = {
 }
 
 
+class CommandRequest(TypedDict, total=False):
+    """The JSON object of ``<base>/<sensor>/cmd/<name>`` (docs/mqtt.md, "Commands"); which
+    fields a command takes is :data:`_FIELDS`."""
+
+    request_id: str  # 1-64 printable ASCII characters, echoed in the reply
+    minutes: int  # snooze
+    paused: bool  # pause; false resumes
+    alert_id: str  # done: that alert's stretch
+    stretch: str  # done: that catalogue stretch, without an alert
+
+
+class ReplyPayload(TypedDict):
+    """``<base>/<sensor>/cmd/<name>/reply`` (docs/mqtt.md, "Replies"): the handler's fields
+    first, then ``ok`` and ``command`` always, ``request_id`` and ``error`` when known."""
+
+    done: NotRequired[DonePayload]
+    state: NotRequired[SnapshotPayload]
+    ok: bool
+    command: str
+    request_id: NotRequired[str]
+    error: NotRequired[str]
+
+
 class InvalidCommand(CommandError):
     """A command payload that breaks the schema; ``request_id`` when one could be read."""
 
@@ -34,7 +57,7 @@ class InvalidCommand(CommandError):
         self.request_id = request_id
 
 
-def _request_id(data: Mapping[str, Any]) -> str | None:
+def _request_id(data: Mapping[str, object]) -> str | None:
     rid = data.get("request_id")
     return rid if isinstance(rid, str) and _REQUEST_ID.match(rid) else None
 
@@ -51,7 +74,7 @@ def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
         raise InvalidCommand(
             f"payload is {len(payload)} bytes; commands are at most {MAX_COMMAND_BYTES}"
         )
-    data: Any = None
+    data: object = None
     bad_json: str | None = None
     try:
         data = json.loads(payload.decode("utf-8"))
@@ -100,15 +123,19 @@ def parse_command(sensor_id: str, name: str, payload: bytes) -> Command:
     )
 
 
-def _done_fields(data: Mapping[str, Any], rid: str | None) -> tuple[str | None, str | None]:
+def _done_fields(data: Mapping[str, object], rid: str | None) -> tuple[str | None, str | None]:
     alert_id, stretch = data.get("alert_id"), data.get("stretch")
     if alert_id is not None and stretch is not None:
         raise InvalidCommand('done takes "alert_id" or "stretch", not both', rid)
-    if alert_id is not None and not (isinstance(alert_id, str) and _ALERT_ID.match(alert_id)):
-        raise InvalidCommand('"alert_id" must be 1-64 printable ASCII characters', rid)
-    if stretch is not None and stretch not in stretch_ids():
-        raise InvalidCommand(f'"stretch" must be one of {", ".join(stretch_ids())}', rid)
-    return alert_id, stretch
+    if alert_id is not None:
+        if not (isinstance(alert_id, str) and _ALERT_ID.match(alert_id)):
+            raise InvalidCommand('"alert_id" must be 1-64 printable ASCII characters', rid)
+        return alert_id, None
+    if stretch is not None:
+        if not (isinstance(stretch, str) and stretch in stretch_ids()):
+            raise InvalidCommand(f'"stretch" must be one of {", ".join(stretch_ids())}', rid)
+        return None, stretch
+    return None, None
 
 
 def reply_payload(
@@ -117,12 +144,12 @@ def reply_payload(
     ok: bool,
     request_id: str | None = None,
     error: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """``{ok, command, request_id?, error?, ...}``; extra fields never override these."""
-    out: dict[str, Any] = dict(extra or {})
-    out["ok"] = ok
-    out["command"] = command
+    extra: CommandResult | None = None,
+) -> ReplyPayload:
+    """``{done?, state?, ok, command, request_id?, error?}``: ``extra`` first, as sent."""
+    out: ReplyPayload = {"ok": ok, "command": command}
+    if extra:
+        out = {**extra, **out}
     if request_id is not None:
         out["request_id"] = request_id
     if error is not None:

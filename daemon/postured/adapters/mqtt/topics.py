@@ -9,10 +9,11 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from postured.config.mqtt import MqttConfig
-from postured.core.events import Alert, SensorState
+from postured.core.events import Alert, DailyStats, SensorState, Stretch
+from postured.ports.sink import LinkExtra, SnapshotPayload, snapshot_payload
 
 #: A node id is one topic level and part of Home Assistant names: short and plain.
 NODE_ID_MAX = 32
@@ -163,7 +164,7 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
 
-def _finite(x: Any) -> Any:
+def _finite(x: object) -> object:
     # JSON has no NaN or infinity; a subscriber's parser would reject the whole message.
     if isinstance(x, float) and not math.isfinite(x):
         return None
@@ -174,16 +175,28 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def dumps(obj: Mapping[str, Any]) -> str:
+def dumps(obj: Mapping[str, object]) -> str:
     return json.dumps(_finite(dict(obj)), separators=(",", ":"), allow_nan=False)
 
 
 class StretchPayload(TypedDict):
+    """One entry of the stretch catalogue, as an alert carries it."""
+
     id: str
     name: str
-    targets: Any
+    targets: str
     steps: list[str]
     why: str
+
+
+def stretch_payload(stretch: Stretch) -> StretchPayload:
+    return {
+        "id": stretch.id,
+        "name": stretch.name,
+        "targets": stretch.targets,
+        "steps": list(stretch.steps),
+        "why": stretch.why,
+    }
 
 
 class AlertPayload(TypedDict):
@@ -207,7 +220,7 @@ def alert_payload(alert: Alert) -> AlertPayload:
         "kind": alert.kind.value,
         "event_type": alert.kind.value,
         "message": alert.message,
-        "stretch": alert.stretch.to_dict(),  # type: ignore[typeddict-item]  # to_dict is untyped
+        "stretch": stretch_payload(alert.stretch),
         "duration_s": round(alert.duration_s, 1),
         "angle_deg": None if alert.angle_deg is None else round(alert.angle_deg, 1),
         "level": alert.level,
@@ -215,28 +228,10 @@ def alert_payload(alert: Alert) -> AlertPayload:
     }
 
 
-class StatePayload(TypedDict):
+class StatePayload(SnapshotPayload):
     """``<base>/<sensor>/state`` (docs/mqtt.md, "State"): :class:`SensorState`'s fields,
     then what the link knows and the ISO time."""
 
-    t: float
-    posture: str
-    angle_deg: float | None
-    forward_deg: float | None
-    side_deg: float | None
-    activity: str
-    worn: bool
-    calibrated: bool
-    sitting: bool
-    sitting_since: float | None
-    sitting_minutes: float
-    slouching: bool
-    paused: bool
-    snoozed_until: float | None
-    in_gap: bool
-    forward_axis: str
-    forward_confidence: float
-    calibration_hint: str | None
     forward_learned: bool  # the forward direction was learnt, not assumed (HA shows it)
     battery: int | None
     rssi: int | None
@@ -244,36 +239,57 @@ class StatePayload(TypedDict):
     updated: str
 
 
-def state_payload(state: SensorState, extra: Mapping[str, Any]) -> StatePayload:
+class _Counted(TypedDict, total=False):
+    malformed: int  # last in the state, and only from a link that counts bad packets
+
+
+def state_payload(state: SensorState, extra: LinkExtra) -> StatePayload:
     """The state topic's JSON: the snapshot, ``battery``, ``rssi`` (and ``malformed``) from
     the link's ``extra``, whether forward was learnt and the ISO ``updated`` time."""
-    payload: StatePayload = {
-        "t": state.t,
-        "posture": state.posture.value,
-        "angle_deg": state.angle_deg,
-        "forward_deg": state.forward_deg,
-        "side_deg": state.side_deg,
-        "activity": state.activity.value,
-        "worn": state.worn,
-        "calibrated": state.calibrated,
-        "sitting": state.sitting,
-        "sitting_since": state.sitting_since,
-        "sitting_minutes": state.sitting_minutes,
-        "slouching": state.slouching,
-        "paused": state.paused,
-        "snoozed_until": state.snoozed_until,
-        "in_gap": state.in_gap,
-        "forward_axis": state.forward_axis,
-        "forward_confidence": state.forward_confidence,
-        "calibration_hint": state.calibration_hint,
+    counted: _Counted = {"malformed": extra["malformed"]} if "malformed" in extra else {}
+    return {
+        **snapshot_payload(state),
         "forward_learned": state.forward_axis != "assumed",
         "battery": extra.get("battery"),
         "rssi": extra.get("rssi"),
         "updated": iso(state.t),
+        **counted,
     }
-    if "malformed" in extra:
-        payload["malformed"] = extra["malformed"]
-    return payload
+
+
+class StatsPayload(TypedDict):
+    """``<base>/<sensor>/stats`` (docs/mqtt.md, "Statistics"): :class:`DailyStats`."""
+
+    day: str
+    minutes_by_posture: dict[str, float]
+    sitting_minutes: float
+    longest_bout_minutes: float
+    breaks: int
+    alerts: int
+    alerts_by_kind: dict[str, int]
+    snoozes: int
+    offered_by_stretch: dict[str, int]
+    done_by_stretch: dict[str, int]
+    alert_stretches: dict[str, str]
+    alerts_done: dict[str, str]
+
+
+def stats_payload(stats: DailyStats) -> StatsPayload:
+    """The statistics topic's JSON, in :class:`DailyStats`'s order (maps copied)."""
+    return {
+        "day": stats.day,
+        "minutes_by_posture": dict(stats.minutes_by_posture),
+        "sitting_minutes": stats.sitting_minutes,
+        "longest_bout_minutes": stats.longest_bout_minutes,
+        "breaks": stats.breaks,
+        "alerts": stats.alerts,
+        "alerts_by_kind": dict(stats.alerts_by_kind),
+        "snoozes": stats.snoozes,
+        "offered_by_stretch": dict(stats.offered_by_stretch),
+        "done_by_stretch": dict(stats.done_by_stretch),
+        "alert_stretches": dict(stats.alert_stretches),
+        "alerts_done": dict(stats.alerts_done),
+    }
 
 
 #: State fields that change continuously; they alone do not count as a change.
@@ -287,7 +303,7 @@ STATS_CONTINUOUS = frozenset({"minutes_by_posture", "sitting_minutes", "longest_
 
 
 def significant(
-    payload: Mapping[str, Any], continuous: frozenset[str] = CONTINUOUS
+    payload: Mapping[str, object], continuous: frozenset[str] = CONTINUOUS
 ) -> tuple[tuple[str, str], ...]:
     """What must differ for a state to count as changed (and go out at once)."""
     return tuple(sorted((k, repr(v)) for k, v in payload.items() if k not in continuous))

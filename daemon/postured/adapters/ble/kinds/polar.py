@@ -15,13 +15,17 @@ what the device had listed; the link reports it and tries again later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import weakref
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from postured.adapters.ble.profile import Started
+from postured.adapters.ble.profile import (
+    Started,
+    battery_level,
+    read_device_info,
+    unsubscribe_all,
+)
 from postured.adapters.ble.radio import Advert, Connection, Notify
 from postured.errors import PacketError, SensorError
 from postured.wire.pmd import (
@@ -50,7 +54,7 @@ from postured.wire.pmd import (
     start_request,
 )
 from postured.wire.pmd_stream import PmdStream
-from postured.wire.protocol import BATTERY_LEVEL_UUID, FIRMWARE_REVISION_UUID, VibratePattern
+from postured.wire.protocol import BATTERY_LEVEL_UUID, VibratePattern
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +126,7 @@ class PolarProfile:
         if MeasurementType.ACC not in features:
             names = ", ".join(sorted(t.name for t in features)) or "nothing"
             raise SensorError(f"this Polar device streams no accelerometer (it offers {names})")
-        firmware = await _optional(gatt, FIRMWARE_REVISION_UUID)
-        level: int | None = None
-        if gatt.has(BATTERY_LEVEL_UUID):
-            raw = await _optional(gatt, BATTERY_LEVEL_UUID)
-            level = None if raw is None else self.battery(raw)
-            try:
-                await gatt.subscribe(BATTERY_LEVEL_UUID, on_battery)
-            except SensorError as exc:
-                log.info("no battery notifications: %s", exc)
+        info = await read_device_info(gatt, on_battery)
         offered = await self._ask(
             gatt, cp, ControlRequest(Opcode.GET_SETTINGS, MeasurementType.ACC)
         )
@@ -144,9 +140,8 @@ class PolarProfile:
         # The decoder learns the agreed rate and factor in order with the frames: the
         # response, with the rate asked for added to its settings.
         on_data(_agreed(response, acc))
-        fw = "" if firmware is None else firmware.decode("utf-8", "replace").strip("\x00 ")
         log.info("Polar ACC started: %s", acc)
-        return Started(rate_hz=acc.sample_rate_hz, firmware=fw or "unknown", battery=level)
+        return Started(rate_hz=acc.sample_rate_hz, firmware=info.firmware, battery=info.battery)
 
     async def refresh(self, gatt: Connection) -> None:
         return None
@@ -161,19 +156,13 @@ class PolarProfile:
                     check_response(response, request)
             except (SensorError, PacketError) as exc:
                 log.info("Polar STOP: %s", exc)
-        for uuid in (PMD_DATA_UUID, PMD_CONTROL_UUID, BATTERY_LEVEL_UUID):
-            if gatt.has(uuid):
-                with contextlib.suppress(SensorError):
-                    await gatt.unsubscribe(uuid)
+        await unsubscribe_all(gatt, (PMD_DATA_UUID, PMD_CONTROL_UUID, BATTERY_LEVEL_UUID))
 
     async def buzz(self, gatt: Connection, pattern: VibratePattern) -> None:
         raise SensorError("Polar sensors have no vibration motor")
 
     def battery(self, raw: bytes) -> int | None:
-        # The Battery Level characteristic: one byte, 0..100 %.
-        if len(raw) != 1 or raw[0] > 100:
-            return None
-        return raw[0]
+        return battery_level(raw)
 
     # --- the control point ---------------------------------------------------------------
     async def _ask(self, gatt: Connection, cp: _ControlPoint, request: ControlRequest) -> Settings:
@@ -241,17 +230,6 @@ def _with_offer(exc: PmdRefused, offered: Settings) -> PmdRefused:
 def _agreed(response: ControlResponse, acc: AccSettings) -> bytes:
     rate = encode_settings({SettingType.SAMPLE_RATE: (acc.sample_rate_hz,)})
     return encode_response(replace(response, params=response.params + rate))
-
-
-async def _optional(gatt: Connection, uuid: str) -> bytes | None:
-    """Read a characteristic that is nice to have; None when absent or failing."""
-    if not gatt.has(uuid):
-        return None
-    try:
-        return await gatt.read(uuid)
-    except SensorError as exc:
-        log.info("could not read %s: %s", uuid, exc)
-        return None
 
 
 PROFILE = PolarProfile()

@@ -7,10 +7,13 @@ the standard battery service, a firmware revision, and a vibration motor.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-
-from postured.adapters.ble.profile import Profile, Started
+from postured.adapters.ble.profile import (
+    Profile,
+    Started,
+    battery_level,
+    read_device_info,
+    unsubscribe_all,
+)
 from postured.adapters.ble.radio import Advert, Connection, Notify
 from postured.errors import SensorError
 from postured.wire.protocol import (
@@ -18,7 +21,6 @@ from postured.wire.protocol import (
     CONTROL_CHAR_UUID,
     DATA_CHAR_UUID,
     DEVICE_NAME_PREFIX,
-    FIRMWARE_REVISION_UUID,
     SERVICE_UUID,
     ControlCommand,
     Opcode,
@@ -26,8 +28,6 @@ from postured.wire.protocol import (
     encode_control,
 )
 from postured.wire.stream import PacketStream
-
-log = logging.getLogger(__name__)
 
 
 class PosturedProfile:
@@ -56,27 +56,15 @@ class PosturedProfile:
                 "belongs to a PostureClip, or set kind for the device it is"
             )
         await gatt.subscribe(DATA_CHAR_UUID, on_data)
-        firmware = await _optional(gatt, FIRMWARE_REVISION_UUID)
-        level: int | None = None
-        if gatt.has(BATTERY_LEVEL_UUID):
-            raw = await _optional(gatt, BATTERY_LEVEL_UUID)
-            level = None if raw is None else self.battery(raw)
-            try:
-                await gatt.subscribe(BATTERY_LEVEL_UUID, on_battery)
-            except SensorError as exc:
-                log.info("no battery notifications: %s", exc)
+        info = await read_device_info(gatt, on_battery)
         await gatt.write(CONTROL_CHAR_UUID, encode_control(ControlCommand(Opcode.START, rate_hz)))
-        fw = "" if firmware is None else firmware.decode("utf-8", "replace").strip("\x00 ")
-        return Started(rate_hz=rate_hz, firmware=fw or "unknown", battery=level)
+        return Started(rate_hz=rate_hz, firmware=info.firmware, battery=info.battery)
 
     async def refresh(self, gatt: Connection) -> None:
         return None
 
     async def stop(self, gatt: Connection) -> None:
-        for uuid in (DATA_CHAR_UUID, BATTERY_LEVEL_UUID):
-            if gatt.has(uuid):
-                with contextlib.suppress(SensorError):
-                    await gatt.unsubscribe(uuid)
+        await unsubscribe_all(gatt, (DATA_CHAR_UUID, BATTERY_LEVEL_UUID))
         await gatt.write(CONTROL_CHAR_UUID, encode_control(ControlCommand(Opcode.STOP)))
 
     async def buzz(self, gatt: Connection, pattern: VibratePattern) -> None:
@@ -84,21 +72,7 @@ class PosturedProfile:
         await gatt.write(CONTROL_CHAR_UUID, encode_control(cmd))
 
     def battery(self, raw: bytes) -> int | None:
-        # The Battery Level characteristic: one byte, 0..100 %.
-        if len(raw) != 1 or raw[0] > 100:
-            return None
-        return raw[0]
-
-
-async def _optional(gatt: Connection, uuid: str) -> bytes | None:
-    """Read a characteristic that is nice to have; None when absent or failing."""
-    if not gatt.has(uuid):
-        return None
-    try:
-        return await gatt.read(uuid)
-    except SensorError as exc:
-        log.info("could not read %s: %s", uuid, exc)
-        return None
+        return battery_level(raw)
 
 
 PROFILE: Profile = PosturedProfile()
