@@ -28,6 +28,10 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 EPOCH_S = 1.0
+# The most samples a long chunk (a recording replayed in one call) is taken in at a time:
+# 2^16 (22 min at 50 Hz) keeps each float64 temporary at 0.5 MB, within the L2 cache,
+# where one pass over a whole week would make temporaries of hundreds of MB and page.
+PIECE_SAMPLES = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,8 @@ class EpochLabeller:
 
     def keep(self, new: Epochs) -> None:
         """The chunk is done: keep its last epochs for the next one's look-backs."""
-        allp = Epochs.concat([self.history, new])
+        # Only the tail is needed: joining the whole chunk again was a second full copy.
+        allp = Epochs.concat([self.history, new.slice(max(0, len(new) - HIST))])
         self.history = allp.slice(max(0, len(allp) - HIST))
 
     def _worn(self, new: Epochs, still: B) -> B:
