@@ -184,5 +184,6 @@ class EpochLabeller:
         """Epochs that follow a hole longer than the gap threshold."""
         if not len(new):
             return np.zeros(0, bool)
-        prev_k = np.r_[allp.k[h - 1] if h else new.k[0] - 1, new.k[:-1]]
+        first = allp.k[h - 1] if h else new.k[0] - 1
+        prev_k = np.concatenate([np.array([first], np.int64), new.k[:-1]])
         return np.asarray((new.k - prev_k) * EPOCH_S > self.cfg.gap_s)
