@@ -77,7 +77,19 @@ def render(r: dict[str, Any]) -> str:
         ),
         ("Daemon CPU, 10 sensors", _n(_get(r, "live.sensors_10.cpu_percent"), ".1f", " %")),
         ("Daemon CPU, 100 sensors", _n(_get(r, "live.sensors_100.cpu_percent"), ".1f", " %")),
+        (
+            "... of which the in-process simulator (generating, encoding)",
+            _n(_get(r, "live.sensors_100.sim_cpu_percent"), ".1f", " %"),
+        ),
         ("Daemon peak RSS, 1 sensor", _n(_get(r, "live.sensors_1.rss_mb"), ".0f", " MB")),
+        (
+            "... of which Python / numpy / aiohttp / bleak / postured on import",
+            " / ".join(
+                _n(_get(r, f"live.rss_by_import.{k}"), ".0f")
+                for k in ("python", "numpy", "aiohttp", "bleak", "postured.runtime.daemon")
+            )
+            + " MB",
+        ),
         (
             "Alert latency to a subscriber, median / p99 (rule met -> arrival)",
             f"{_n(_get(r, 'latency.median_ms'), '.0f')} / "

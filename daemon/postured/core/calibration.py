@@ -22,8 +22,10 @@ Vec3 = tuple[float, float, float]
 
 
 def unit(v: F64) -> F64:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.asarray(v / np.maximum(n, 1e-12), dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    # What np.linalg.norm does along an axis (the same sums), without its dispatch.
+    n = np.sqrt(np.add.reduce(v * v, axis=-1, keepdims=True))
+    return np.asarray(v / np.maximum(n, 1e-12))
 
 
 def perpendicular(v: F64, g: F64) -> F64 | None:
@@ -73,7 +75,7 @@ class Calibration:
         """Tilt from neutral, forward tilt and sideways tilt (degrees) of (N, 3) readings."""
         g = np.asarray(self.gravity)
         f = np.asarray(self.forward)
-        s = np.cross(g, f)
+        s = np.array(_cross(self.gravity, self.forward))
         u = unit(mean)
         cg = u @ g
         tilt = np.degrees(np.arccos(np.clip(cg, -1.0, 1.0)))
@@ -109,6 +111,12 @@ class Calibration:
         if out.forward == out.gravity:  # forward was parallel to gravity: fall back
             return Calibration.new(g, cal.t, cal.source)
         return out
+
+
+def _cross(a: Vec3, b: Vec3) -> Vec3:
+    """``np.cross`` of two 3-vectors (the same products and differences), in plain floats:
+    numpy's general version costs more than the angles of a one-epoch chunk."""
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
 def _vec(v: F64) -> Vec3:

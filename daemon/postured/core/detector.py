@@ -28,7 +28,7 @@ from postured.core.alerts import AlertPolicy
 from postured.core.calibration import Calibration, perpendicular, unit
 from postured.core.clock import local_day, next_midnight
 from postured.core.config import AlertConfig, DetectionConfig
-from postured.core.epochs import EPOCH_S, EpochAccumulator, Epochs
+from postured.core.epochs import EPOCH_S, PIECE_SAMPLES, EpochAccumulator, Epochs
 from postured.core.events import (
     Activity,
     ActivityChanged,
@@ -131,6 +131,9 @@ class Detector:
         # statistics before the first sample, instead of 1970-01-01.
         self._told_t = -INF
         self._in_gap = False
+        # The change points of the block being walked (see _next_change).
+        self._change_of: B | None = None
+        self._change_at: I64 = np.zeros(0, np.int64)
 
     # ------------------------------------------------------------------ public API
 
@@ -177,9 +180,12 @@ class Detector:
             self._next_midnight = next_midnight(float(ta[0]), self.tz)
             if self._stats.day != local_day(float(ta[0]), self.tz):
                 out.extend(self._rollover(float(ta[0])))
-        new = self._accum.push(ta, aa)
-        if len(new):
-            out.extend(self._process(new))
+        # Epochs never depend on how the stream was cut (nor labels on how the epochs
+        # were), so a long chunk goes through in pieces: the cost per sample stays flat.
+        for i in range(0, len(ta), PIECE_SAMPLES):
+            new = self._accum.push(ta[i : i + PIECE_SAMPLES], aa[i : i + PIECE_SAMPLES])
+            if len(new):
+                out.extend(self._process(new))
         return out
 
     def _usable(self, ta: F64, aa: F64, out: list[Event]) -> tuple[F64, F64]:
@@ -193,7 +199,7 @@ class Detector:
             ta, aa = ta[ok], aa[ok]
         if not len(ta) or (ta[0] > self._accum.last_t and bool((ta[1:] > ta[:-1]).all())):
             return ta, aa
-        running = np.maximum.accumulate(np.r_[self._accum.last_t, ta])
+        running = np.maximum.accumulate(np.concatenate([[self._accum.last_t], ta]))
         ordered = ta > running[:-1]
         if not ordered.all():
             bad = int((~ordered).sum())
@@ -330,6 +336,7 @@ class Detector:
             self._span(block, i, j, out)
             i = j
         self._set_angle(block, n - 1)
+        self._change_of = None
         self._labeller.keep(new)
         self._last_te = float(new.t_end[-1])
         return out
@@ -345,8 +352,13 @@ class Detector:
         if self._cmd is not None or self._guided is not None:
             return i + 1
         n = len(block.ep)
-        rest = np.flatnonzero(block.change[i + 1 :])
-        nxt = i + 1 + int(rest[0]) if len(rest) else n
+        if block.change is not self._change_of:
+            # Indexed once per labelling, not scanned from each change point (which was
+            # quadratic in the epochs of a long chunk).
+            self._change_of = block.change
+            self._change_at = np.flatnonzero(block.change)
+        at = int(np.searchsorted(self._change_at, i + 1))
+        nxt = int(self._change_at[at]) if at < len(self._change_at) else n
         if not self._neutral.calibrated or not self._seat.known:
             # A steady spell may calibrate, or tell that one sits: stop there too.
             steady = block.autocal_at[np.searchsorted(block.autocal_at, i + 1) :]
@@ -525,8 +537,12 @@ class Detector:
         if self._neutral.cal is None:
             return None
         g = np.asarray(self._neutral.cal.gravity)
-        allp = Epochs.concat([self._labeller.history, block.ep.slice(0, i + 1)])
-        window = allp.mean[-5:-1]
+        # The four epochs before epoch i, reaching back into the kept history if need be
+        # (not a copy of the whole chunk so far: that was quadratic in a long chunk).
+        recent = block.ep.mean[max(0, i - 4) : i]
+        if len(recent) < 4:
+            recent = np.concatenate([self._labeller.history.mean, recent])[-4:]
+        window = recent
         if not len(window):
             return None
         u = unit(window)

@@ -138,7 +138,8 @@ class EpochLabeller:
 
     def keep(self, new: Epochs) -> None:
         """The chunk is done: keep its last epochs for the next one's look-backs."""
-        allp = Epochs.concat([self.history, new])
+        # Only the tail is needed: joining the whole chunk again was a second full copy.
+        allp = Epochs.concat([self.history, new.slice(max(0, len(new) - HIST))])
         self.history = allp.slice(max(0, len(allp) - HIST))
 
     def _worn(self, new: Epochs, still: B) -> B:
@@ -183,5 +184,6 @@ class EpochLabeller:
         """Epochs that follow a hole longer than the gap threshold."""
         if not len(new):
             return np.zeros(0, bool)
-        prev_k = np.r_[allp.k[h - 1] if h else new.k[0] - 1, new.k[:-1]]
+        first = allp.k[h - 1] if h else new.k[0] - 1
+        prev_k = np.concatenate([np.array([first], np.int64), new.k[:-1]])
         return np.asarray((new.k - prev_k) * EPOCH_S > self.cfg.gap_s)

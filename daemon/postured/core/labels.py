@@ -16,10 +16,11 @@ B = npt.NDArray[np.bool_]
 
 def ffill(x: I64, init: int, missing: int = -1) -> I64:
     """Replace ``missing`` by the last value before it (``init`` before the first)."""
-    n = len(x)
-    idx = np.where(x != missing, np.arange(n), -1)
+    # ``init`` goes in front, so every element has a value to fall back on: one gather.
+    xx = np.concatenate([np.array([init], np.int64), x])
+    idx = np.where(xx != missing, np.arange(len(xx)), 0)
     np.maximum.accumulate(idx, out=idx)
-    return np.where(idx >= 0, x[np.maximum(idx, 0)], init).astype(np.int64)
+    return xx[idx[1:]]
 
 
 def run_lengths(x: I64, prev_value: int, prev_len: int) -> I64:
@@ -29,10 +30,13 @@ def run_lengths(x: I64, prev_value: int, prev_len: int) -> I64:
     new = np.empty(n, dtype=bool)
     if n:
         new[0] = x[0] != prev_value
-        new[1:] = x[1:] != x[:-1]
-    start = np.where(new, ar, -1)
+        np.not_equal(x[1:], x[:-1], out=new[1:])
+    # Where each run starts; the run carried in "started" ``prev_len`` elements before 0.
+    start = np.where(new, ar, -prev_len)
     np.maximum.accumulate(start, out=start)
-    return np.where(start >= 0, ar - start + 1, prev_len + ar + 1).astype(np.int64)
+    ar += 1
+    ar -= start
+    return ar
 
 
 def debounce(x: I64, min_len: int, carry: tuple[int, int, int]) -> tuple[I64, tuple[int, int, int]]:
@@ -67,10 +71,14 @@ class RunningWindow:
         n = len(x)
         if not n:
             return np.zeros((0, self._tail.shape[1])), np.zeros(0)
-        totals = np.cumsum(np.concatenate([self._tail[-1:], x]), axis=0)[1:]
-        both = np.concatenate([self._tail, totals])
-        sums = totals - both[:n]
-        counts = np.minimum(self.seen + np.arange(1, n + 1), self.window).astype(np.float64)
-        self._tail = both[-self.window :]
+        w = self.window
+        # The carried totals, then this chunk's rows summed onto the last of them in place.
+        both = np.empty((w + n, self._tail.shape[1]))
+        both[:w] = self._tail
+        both[w:] = x
+        np.cumsum(both[w - 1 :], axis=0, out=both[w - 1 :])
+        sums = both[w:] - both[:n]
+        counts = np.minimum(np.arange(self.seen + 1, self.seen + n + 1, dtype=np.float64), w)
+        self._tail = both[-w:]
         self.seen += n
         return np.asarray(sums, dtype=np.float64), counts

@@ -116,15 +116,19 @@ class PostureLabeller:
             fwd >= cfg.forward_enter_deg, 1, np.where(fwd < cfg.forward_exit_deg, 0, -1)
         )
         fstate = ffill(np.where(still, hyst, -1).astype(np.int64), carry.fstate)
-        raw = np.select(
-            [
-                tilt >= cfg.lying_deg,
+        # The first rule that holds, as np.select would pick it, in fewer passes.
+        raw = np.where(
+            tilt >= cfg.lying_deg,
+            Post.LYING,
+            np.where(
                 fstate == 1,
-                fwd <= -cfg.recline_deg,
-                np.abs(side) >= cfg.side_deg,
-            ],
-            [Post.LYING, Post.FORWARD, Post.RECLINED, Post.SIDE],
-            Post.UPRIGHT,
+                Post.FORWARD,
+                np.where(
+                    fwd <= -cfg.recline_deg,
+                    Post.RECLINED,
+                    np.where(np.abs(side) >= cfg.side_deg, Post.SIDE, Post.UPRIGHT),
+                ),
+            ),
         )
         raw = ffill(np.where(still, raw, -1).astype(np.int64), carry.last_raw)
         block.raw_run[i0:] = run_lengths(raw, carry.post[0], carry.post[1])
