@@ -18,6 +18,7 @@ from postured.analysis.recording import read_csv
 from postured.core import Detector
 from postured.core.clock import QuietHours
 from postured.core.config import AlertConfig, DetectionConfig
+from postured.core.epochs import EPOCH_S
 from postured.core.events import Event, SittingEnded, SittingStarted
 from tests.core.conftest import make_detector, of
 from tests.core.invariants import violations
@@ -52,9 +53,14 @@ def feed(
 
 
 def holes(t: F64, gap_s: float) -> list[tuple[float, float]]:
+    """The holes longer than ``gap_s``, each from the end of the epoch that holds its last
+    sample: the detector resolves time in epochs, and an epoch holding a sample is observed
+    to its end (a hold reached at that end is not an alert in the hole)."""
     d = np.diff(t)
     at = np.flatnonzero(d > gap_s)
-    return [(float(t[k]), float(t[k + 1])) for k in at]
+    origin = float(t[0]) if len(t) else 0.0
+    starts = origin + (np.floor((t[at] - origin) / EPOCH_S) + 1.0) * EPOCH_S
+    return [(float(a), float(t[k + 1])) for a, k in zip(starts, at, strict=True)]
 
 
 SEGMENT = st.one_of(
