@@ -257,7 +257,8 @@ def test_a_gap_that_could_hold_a_break_ends_the_bout_where_the_samples_stopped()
     # 4 + 4 min seated, never 5 min in one bout: no long-sitting alert.
     assert not of(ev, "alert", kind="long_sitting")
     # The longest bout is one side of the hole, not both with the hole.
-    assert det.stats.longest_bout_minutes == pytest.approx((240 - starts[0]["start"]) / 60, abs=0.05)
+    longest = (240 - starts[0]["start"]) / 60
+    assert det.stats.longest_bout_minutes == pytest.approx(longest, abs=0.05)
     assert det.stats.breaks == 0
     # Neither the hole nor the steady spell that told of sitting again counts.
     seen = 8.0 - (starts[0]["t"] + starts[1]["t"] - 840) / 60.0
