@@ -216,18 +216,66 @@ def test_remount_is_flagged_and_not_read_as_a_slouch() -> None:
     assert all(20 < a["angle_deg"] < 32 for a in fwd)
 
 
-def test_a_data_gap_is_not_a_break_and_does_not_count_as_sitting() -> None:
-    t, acc = make([Seg(4 * 60, "sit"), Seg(4 * 60, "sit")])
-    keep = (t < 240) | (t >= 240 + 600)
-    t = np.where(t >= 240, t + 600, t)[keep[: len(t)] | True]
-    _det, ev = run(t, acc, sitting_limit_min=5.0)
+def _holed(segs: list[Seg], at: float, hole_s: float) -> tuple[Any, Any]:
+    """The segments with ``hole_s`` seconds of lost samples cut in at ``at``."""
+    t, acc = make(segs)
+    return np.where(t >= at, t + hole_s, t), acc
+
+
+def test_a_short_dropout_is_not_a_break_and_does_not_count_as_sitting() -> None:
+    # A radio dropout of seconds while seated: the bout and its clock go on.
+    t, acc = _holed([Seg(4 * 60, "sit"), Seg(4 * 60, "sit")], 240, 20)
+    det, ev = run(t, acc, sitting_limit_min=5.0)
     assert not of(ev, "break")
     assert not of(ev, "sitting_end")
+    assert len(of(ev, "sitting_start")) == 1
     alerts = of(ev, "alert", kind="long_sitting")
     start = of(ev, "sitting_start")[0]["start"]
-    # 5 min of sitting excluding the 10-min hole.
-    assert alerts[0]["t"] - start == pytest.approx(300 + 600, abs=3)
+    # 5 min of sitting excluding the 20-s hole.
+    assert alerts[0]["t"] - start == pytest.approx(300 + 20, abs=3)
     assert alerts[0]["duration_s"] == pytest.approx(300, abs=3)
+    assert det.sitting
+    # Counted from when sitting was recognised, without the hole.
+    seen = of(ev, "sitting_start")[0]["t"]
+    assert det.stats.sitting_minutes == pytest.approx(8.0 - seen / 60.0, abs=0.05)
+
+
+def test_a_gap_that_could_hold_a_break_ends_the_bout_where_the_samples_stopped() -> None:
+    # 4 min seated, then no samples for 10 min (overnight, out of range), then 4 min
+    # seated: the pre-gap sitting is not carried into the time after it.
+    t, acc = _holed([Seg(4 * 60, "sit"), Seg(4 * 60, "sit")], 240, 600)
+    det, ev = run(t, acc, sitting_limit_min=5.0)
+    assert not of(ev, "break")  # nobody was seen taking one
+    ends = of(ev, "sitting_end")
+    starts = of(ev, "sitting_start")
+    assert len(ends) == 1
+    assert ends[0]["start"] + ends[0]["duration_s"] == pytest.approx(240, abs=1.5)
+    assert ends[0]["t"] >= 840  # found with the first samples after the hole
+    # Sitting again is known from the next steady spell, dated back to its start.
+    assert len(starts) == 2
+    assert 840 <= starts[1]["start"] <= 842
+    # 4 + 4 min seated, never 5 min in one bout: no long-sitting alert.
+    assert not of(ev, "alert", kind="long_sitting")
+    # The longest bout is one side of the hole, not both with the hole.
+    longest = (240 - starts[0]["start"]) / 60
+    assert det.stats.longest_bout_minutes == pytest.approx(longest, abs=0.05)
+    assert det.stats.breaks == 0
+    # Neither the hole nor the steady spell that told of sitting again counts.
+    seen = 8.0 - (starts[0]["t"] + starts[1]["t"] - 840) / 60.0
+    assert det.stats.sitting_minutes == pytest.approx(seen, abs=0.05)
+    state = det.state(float(t[-1]))
+    assert state.sitting
+    assert state.sitting_minutes == pytest.approx((float(t[-1]) - starts[1]["start"]) / 60, abs=0.1)
+
+
+def test_after_a_long_gap_the_limit_counts_from_the_new_bout() -> None:
+    t, acc = _holed([Seg(4 * 60, "sit"), Seg(7 * 60, "sit")], 240, 3600)
+    _, ev = run(t, acc, sitting_limit_min=5.0)
+    starts = of(ev, "sitting_start")
+    alerts = of(ev, "alert", kind="long_sitting")
+    assert len(alerts) == 1
+    assert alerts[0]["t"] - starts[1]["start"] == pytest.approx(300, abs=3)
+    assert alerts[0]["t"] >= 240 + 3600 + 300
 
 
 def test_no_alert_during_a_gap_and_state_says_so() -> None:

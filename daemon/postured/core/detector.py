@@ -67,6 +67,10 @@ B = npt.NDArray[np.bool_]
 
 ACTIVITIES = (Activity.STILL, Activity.ACTIVE, Activity.WALKING)  # by Act code
 STAND_UP_FOUND_AFTER_S = 2.0  # one was up this long before the epoch the stand-up is found at
+# A hole in the samples at least this many break lengths long ends a sitting bout: a
+# whole break fits in it unseen, so one cannot be known to have kept sitting. Shorter
+# holes (a radio dropout of seconds) leave the bout and its clock running, minus the hole.
+LONG_GAP_BREAKS = 1.0
 CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
 INF = math.inf
 
@@ -374,7 +378,7 @@ class Detector:
         self._postures.last_key = key_at(block, i)
         self._set_angle(block, i)
         if block.gap_before[i]:
-            self._after_hole(block, i, t)
+            self._after_hole(block, i, t, out)
         if bool(block.worn[i]) != self.worn:
             self._worn_changed(block, i, t, out)
         if ACTIVITIES[block.act[i]] != self.activity:
@@ -402,11 +406,17 @@ class Detector:
             # Calibrated already (stored): the first steady spell says "sitting" too.
             self._sit_down(t - self.cfg.auto_calibration_s, out, t)
 
-    def _after_hole(self, block: Labels, i: int, t: float) -> None:
+    def _after_hole(self, block: Labels, i: int, t: float, out: list[Event]) -> None:
         prev = self._last_te if i == 0 else block.t(i - 1)
         lost = t - EPOCH_S - prev
-        if self._seat.in_bout:
-            self._seat.excluded += max(lost, 0.0)
+        seat = self._seat
+        if seat.in_bout and seat.sitting and lost >= LONG_GAP_BREAKS * self.cfg.break_min_s:
+            # A whole break fits in the hole unseen: the bout ends where the samples
+            # stopped, and whether one sits again is not known until evidence says so.
+            self._end_bout(prev, out, t)
+            seat.sitting = seat.known = False
+        elif seat.in_bout:
+            seat.excluded += max(lost, 0.0)
         # No evidence across the hole: forward and standing clocks start again.
         self._policy.slouch.lost()
         self._seat.stand_still_since = None
