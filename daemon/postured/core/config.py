@@ -143,7 +143,7 @@ class DetectionConfig:
         min=1.0,
         max=240.0,
         unit="min",
-        help="sensor off the body this long ends the sitting bout (a data gap never does)",
+        help="sensor off the body this long ends the sitting bout (as does a gap a break long)",
     )
     gap_s: float = setting(
         3.0,
