@@ -262,6 +262,7 @@ def recordings(
     rates: Iterable[int],
     mounts: Iterable[str],
     scenarios: Iterable[str] = SCENARIOS,
+    *,
     facings: Iterable[str] = ("out",),
     day_rates: Iterable[int] | None = None,
 ) -> Iterable[tuple[str, Recording]]:
@@ -302,7 +303,9 @@ def evaluate(
     by_group: dict[str, Score] = {}
     per_recording: dict[str, Any] = {}
     started = time.perf_counter()
-    for name, rec in recordings(days, rates, mounts, scenarios, facings, day_rates):
+    for name, rec in recordings(
+        days, rates, mounts, scenarios, facings=facings, day_rates=day_rates
+    ):
         s = score_recording(rec, detection, alerts)
         total.add(s)
         _, mount, rate, facing = name.split("/")

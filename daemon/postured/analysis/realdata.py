@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--orientations",
         action="store_true",
-        help="each recording as worn, flipped and turned %g degrees" % TURN_DEG,
+        help=f"each recording as worn, flipped and turned {TURN_DEG:g} degrees",
     )
     args = ap.parse_args(argv)
     try:
