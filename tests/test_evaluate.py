@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from firmware_sim import load_scenario, simulate
 from postured.analysis import evaluate
 from postured.config.loader import Config
 from postured.core.config import AlertConfig, DetectionConfig
+from postured.core.events import Alert, AlertKind
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -141,13 +143,20 @@ def test_recline_is_scored_and_never_alerts_on_a_flipped_front_collar() -> None:
     assert "| collar_front | in |" in evaluate.format_mounts({"collar_front": {"in": row}})
 
 
-def test_an_alert_inside_a_recline_counts_against_the_detector() -> None:
-    # A detector that calls every lean forward (enter at 0 degrees) alerts while reclined.
+def test_an_alert_inside_a_recline_counts_against_the_detector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The detector's own forward-head alert, moved into the demo's 3 minutes of leaning back.
     rec = simulate(load_scenario("demo"), seed=1, rate_hz=25, mount="collar_back")
-    eager = DetectionConfig(forward_enter_deg=1.0, forward_exit_deg=0.5)
-    s = evaluate.score_recording(rec, eager, AlertConfig())
-    assert s.recline_h > 0.0
-    assert s.recline_alerts >= 1
+    events = evaluate.run_detector(rec, DetectionConfig(), AlertConfig())
+    alert = next(e for e in events if isinstance(e, Alert) and e.kind is AlertKind.FORWARD_HEAD)
+    recline = next(seg for seg in rec.truth if seg.posture == "reclined")
+    moved = [*events, dataclasses.replace(alert, t=recline.start + 60.0)]
+    monkeypatch.setattr(evaluate, "run_detector", lambda *_a, **_k: moved)
+    s = evaluate.score_recording(rec, DetectionConfig(), AlertConfig())
+    assert s.recline_alerts == 1
+    assert s.summary()["recline_alerts"] == 1
+    assert s.forward.fp == 1
 
 
 def test_random_days_run_only_at_their_rates() -> None:
