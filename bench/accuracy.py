@@ -1,11 +1,9 @@
 """Detection accuracy: `postured eval` on the simulator, and the public real recordings.
 
-``accuracy.sim`` is the eval table (postured.analysis.evaluate) over every mount, the device
-facing out of the skin and flipped, each clip turned 0-45 degrees (drawn per seed), at
-25/50/100 Hz. ``collar`` is left out: it is an alias of ``collar_back`` and scores the same.
-The scenario library runs at every rate; the seeded 8-hour random days, which cost most,
-run at the lowest rate only (the rate changes the sampling, not the day's postures, and the
-scenarios show each rate). ``accuracy.sim.mounts`` holds the per-mount figures the README
+``accuracy.sim`` is the eval table of every mount, the device facing out of the skin and
+flipped, each clip turned 0-45 degrees (drawn per seed), at 25/50/100 Hz: see
+postured.analysis.evaluate.evaluate_every_mount for what runs at which rate.
+``accuracy.sim.mounts`` holds the per-mount figures the README
 and docs/detection.md show. ``accuracy.real`` is per data set and subject
 (postured.analysis.realdata), skipped with a message when the shared recordings are absent.
 The real recordings run in one worker process beside the simulator (both are CPU-bound, one
@@ -25,18 +23,19 @@ from typing import Any
 
 from postured.analysis import realdata
 from postured.analysis.evaluate import (
-    FACINGS,
-    MOUNTS,
+    EVERY_MOUNT_DAY_RATES,
+    EVERY_MOUNT_DAYS,
+    QUICK_RATES,
+    QUICK_SCENARIOS,
+    RATES,
     SCENARIOS,
-    evaluate,
+    evaluate_every_mount,
     format_mounts,
     format_table,
     mount_table,
 )
 from postured.config.loader import Config
 from postured.core.config import AlertConfig, DetectionConfig
-
-SIM_MOUNTS = tuple(m for m in MOUNTS if m != "collar")  # collar is collar_back by another name
 
 
 def _cpu_seconds() -> float:
@@ -50,20 +49,7 @@ def run(quick: bool) -> dict[str, Any]:
     subjects = (1, 5, 9) if quick else realdata.CASALE_SUBJECTS
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     real_job = pool.submit(realdata.evaluate_real, Config(), subjects=subjects)
-    days = 1 if quick else 2
-    rates = (25, 50) if quick else (25, 50, 100)
-    day_rates = (25,)
-    scenarios = tuple(s for s in SCENARIOS if s != "workday") if quick else SCENARIOS
-    sim = evaluate(
-        DetectionConfig(),
-        AlertConfig(),
-        days=days,
-        rates=rates,
-        mounts=SIM_MOUNTS,
-        scenarios=scenarios,
-        facings=FACINGS,
-        day_rates=day_rates,
-    )
+    sim = evaluate_every_mount(DetectionConfig(), AlertConfig(), quick=quick)
     print(format_table(sim), flush=True)
     mounts = mount_table(sim)
     print(format_mounts(mounts), flush=True)
@@ -77,10 +63,10 @@ def run(quick: bool) -> dict[str, Any]:
             f["sitting_precision"] for m in mounts.values() for f in m.values()
         ),
     }
-    sim["days"] = days
-    sim["rates"] = list(rates)
-    sim["day_rates"] = list(day_rates)
-    sim["scenarios"] = list(scenarios)
+    sim["days"] = 1 if quick else EVERY_MOUNT_DAYS
+    sim["rates"] = list(QUICK_RATES if quick else RATES)
+    sim["day_rates"] = list(EVERY_MOUNT_DAY_RATES)
+    sim["scenarios"] = list(QUICK_SCENARIOS if quick else SCENARIOS)
     out: dict[str, Any] = {"sim": sim}
     try:
         real = real_job.result()
