@@ -117,6 +117,16 @@ def render(r: dict[str, Any]) -> str:
         ),
         ("Sitting bout duration error, p95", _n(sim.get("bout_error_p95_min"), ".2f", " min")),
     ]
+    mounts = _get(r, "accuracy.sim.mounts") or {}
+    per_mount = [
+        f"| {mount} | {facing} | "
+        + " / ".join(_n(m.get(k), ".3f") for k in ("forward_precision", "forward_recall"))
+        + f" | {_n(m.get('forward_f1'), '.3f')} ({_n(m.get('forward_f1_worst_rate'), '.3f')})"
+        + f" | {_n(m.get('recline_alerts'), 'd')} in {_n(m.get('recline_h'), '.1f', ' h')}"
+        + f" | {_n(m.get('sitting_recall'), '.3f')} / {_n(m.get('sitting_precision'), '.3f')} |"
+        for mount, facings in mounts.items()
+        for facing, m in facings.items()
+    ]
     lines = [
         START,
         f"Measured {r.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
@@ -134,6 +144,20 @@ def render(r: dict[str, Any]) -> str:
         "| --- | --- |",
         *(f"| {k} | {v} |" for k, v in rows),
         "",
+        *(
+            [
+                "Per mount, the device facing out of the skin and flipped (in), clips turned"
+                " 0-45 degrees, 25/50/100 Hz (simulator):",
+                "",
+                "| mount | facing | forward head P / R | F1 (worst rate) "
+                "| forward-head alerts while reclined | long sitting R / P |",
+                "| --- | --- | --- | --- | --- | --- |",
+                *per_mount,
+                "",
+            ]
+            if per_mount
+            else []
+        ),
         "How cost grows with the length of a recording and with the number of sensors: "
         "[docs/bench-growth.svg](docs/bench-growth.svg).",
         "",

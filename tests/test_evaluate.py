@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from firmware_sim import load_scenario, simulate
 from postured.analysis import evaluate
 from postured.config.loader import Config
 from postured.core.config import AlertConfig, DetectionConfig
+from postured.core.events import Alert, AlertKind
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -119,3 +121,53 @@ def test_every_mount_facing_out_and_in_meets_the_forward_head_target() -> None:
         for facing in ("out", "in"):
             fwd = result["groups"][f"{mount}/{facing}"]["forward_head"]
             assert fwd["f1"] >= 0.95, (mount, facing, fwd)
+
+
+def test_recline_is_scored_and_never_alerts_on_a_flipped_front_collar() -> None:
+    # The demo leans back for 3 minutes; the clip on the front of the collar, worn flipped.
+    result = evaluate.evaluate(
+        DetectionConfig(),
+        AlertConfig(),
+        days=0,
+        rates=(25,),
+        mounts=("collar_front",),
+        scenarios=("demo",),
+        facings=("in",),
+    )
+    g = result["groups"]["collar_front/in"]
+    assert g["recline_h"] == pytest.approx(3 / 60, abs=0.01)
+    assert g["recline_alerts"] == 0
+    row = evaluate.mount_table(result)["collar_front"]["in"]
+    assert row["forward_f1"] == row["forward_f1_worst_rate"] == 1.0
+    assert row["rates"] == [25]
+    assert "| collar_front | in |" in evaluate.format_mounts({"collar_front": {"in": row}})
+
+
+def test_an_alert_inside_a_recline_counts_against_the_detector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The detector's own forward-head alert, moved into the demo's 3 minutes of leaning back.
+    rec = simulate(load_scenario("demo"), seed=1, rate_hz=25, mount="collar_back")
+    events = evaluate.run_detector(rec, DetectionConfig(), AlertConfig())
+    alert = next(e for e in events if isinstance(e, Alert) and e.kind is AlertKind.FORWARD_HEAD)
+    recline = next(seg for seg in rec.truth if seg.posture == "reclined")
+    moved = [*events, dataclasses.replace(alert, t=recline.start + 60.0)]
+    monkeypatch.setattr(evaluate, "run_detector", lambda *_a, **_k: moved)
+    s = evaluate.score_recording(rec, DetectionConfig(), AlertConfig())
+    assert s.recline_alerts == 1
+    assert s.summary()["recline_alerts"] == 1
+    assert s.forward.fp == 1
+
+
+def test_random_days_run_only_at_their_rates() -> None:
+    names = [
+        n
+        for n, _ in evaluate.recordings(
+            1, (25, 50), ("chest",), ("transitions",), facings=("out",), day_rates=(25,)
+        )
+    ]
+    assert names == [
+        "transitions/chest/25/out",
+        "day1/chest/25/out",
+        "transitions/chest/50/out",
+    ]

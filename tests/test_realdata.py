@@ -11,7 +11,8 @@ from postured.config.loader import Config
 
 pytestmark = pytest.mark.skipif(
     not (realdata.DATA / "to_replay.py").exists(),
-    reason=f"real recordings not found at {realdata.DATA} (../shared/data beside the repo)",
+    reason=f"real recordings not found at {realdata.DATA} (../shared/data beside the repo,"
+    " or POSTURED_DATA)",
 )
 
 
@@ -61,6 +62,47 @@ def test_casale_chest_flipped_gives_the_same_alerts_and_sitting(
     assert abs(a["alerts"] - b["alerts"]) <= 1
     assert b["sitting_recall"] == a["sitting_recall"] >= 0.85
     assert b["sitting_precision"] >= 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subject", [1, 3, 12])
+def test_casale_chest_turned_gives_the_same_alerts_and_sitting(
+    tmp_path: Path, subject: int
+) -> None:
+    # The clip turned 45 degrees on the skin.
+    a = realdata.casale_subject(subject, Config(), tmp_path)
+    b = realdata.casale_subject(subject, Config(), tmp_path, orientation="turned")
+    assert abs(a["alerts"] - b["alerts"]) <= 1
+    assert b["sitting_recall"] >= 0.85
+    assert b["sitting_precision"] >= 0.9
+
+
+@pytest.mark.slow
+def test_every_recording_worn_flipped_and_turned_alerts_alike(tmp_path: Path) -> None:
+    """Issue 13: on every Casale subject and iomt stream, the forward-head alerts of the
+    flipped and turned device are within one of the worn device's."""
+    result = realdata.evaluate_orientations(Config())
+    assert len(result["casale"]) == len(realdata.CASALE_SUBJECTS)
+    assert len(result["iomt"]) == 4
+    for row in result["casale"] + result["iomt"]:
+        assert row["spread"] <= 1, row
+    for row in result["iomt"]:
+        for orientation in realdata.ORIENTATIONS:
+            assert row[orientation]["bad_alerted"] == 3, row
+    for row in result["casale"]:
+        for orientation in ("flipped", "turned"):
+            assert row[orientation]["sitting_recall"] == pytest.approx(
+                row["worn"]["sitting_recall"], abs=0.02
+            ), row
+    assert "| 12 |" in realdata.format_orientations(result)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sensor", "mount"), [("neck", "collar_back"), ("back", "upper_back")])
+def test_iomt_turned_gives_the_same_alerts(tmp_path: Path, sensor: str, mount: str) -> None:
+    b = realdata.iomt_stream(sensor, "C", Config(), tmp_path, mount=mount, orientation="turned")
+    assert b["bad_alerted"] == 3
+    assert b["alerts"] == 3
 
 
 @pytest.mark.slow

@@ -8,7 +8,10 @@
 
 The recordings are converted with the data folder's own ``to_replay.py`` into a temporary
 folder; nothing is copied into the project. ``python -m postured.analysis.realdata`` prints the
-table docs/detection.md quotes (``--json`` for everything).
+table docs/detection.md quotes (``--json`` for everything); ``--orientations`` runs each
+recording as worn, flipped and turned (:data:`ORIENTATIONS`) and prints the per-subject table
+docs/detection.md shows. ``POSTURED_DATA`` names the folder when it is not ``../shared/data``
+beside the repository (a git worktree elsewhere, say).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +37,13 @@ from postured.core.timeline import posture_spans, sitting_bouts
 from postured.errors import PosturedError
 
 REPO = Path(__file__).resolve().parents[3]
-DATA = REPO.parent / "shared" / "data"
+DATA = Path(os.environ.get("POSTURED_DATA") or REPO.parent / "shared" / "data")
 CASALE_SUBJECTS = tuple(range(1, 13))
 # Each bad piece follows 16 min of good posture, so the 15-min cooldown lets every one alert.
 IOMT_PATTERN = "good:180,bad:120,good:960,bad:120,good:960,bad:120,good:180"
+TURN_DEG = 45.0  # the clip turned on the skin as far as the simulator turns it
+Orientation = Literal["worn", "flipped", "turned"]
+ORIENTATIONS: tuple[Orientation, ...] = get_args(Orientation)
 LABEL_LAG_S = 30.0  # Casale labels lead the movement by up to a minute: skip near changes
 
 
@@ -81,6 +88,29 @@ def flipped(rec: Recording) -> Recording:
     return dataclasses.replace(rec, acc=rec.acc * signs)
 
 
+def turned(rec: Recording, deg: float = TURN_DEG) -> Recording:
+    """The clip turned ``deg`` on the skin: a rotation about the device axis nearest to the
+    skin normal, applied to the samples. Of the two axes that are not up, the skin normal is
+    the one whose gravity share varies most over the recording (the trunk leans forward and
+    back far more than sideways, and those leans tilt gravity towards the skin normal)."""
+    up = int(np.argmax(np.abs(np.median(rec.acc, axis=0))))
+    others = [i for i in range(3) if i != up]
+    normal = max(others, key=lambda i: float(np.std(rec.acc[:, i])))
+    a, b = sorted(i for i in range(3) if i != normal)
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    rot = np.eye(3)
+    rot[a, a], rot[a, b], rot[b, a], rot[b, b] = c, -s, s, c
+    return dataclasses.replace(rec, acc=rec.acc @ rot.T)
+
+
+def oriented(rec: Recording, orientation: Orientation) -> Recording:
+    if orientation == "flipped":
+        return flipped(rec)
+    if orientation == "turned":
+        return turned(rec)
+    return rec
+
+
 def casale_subject(
     subject: int,
     config: Config,
@@ -89,12 +119,11 @@ def casale_subject(
     *,
     flip: bool = False,
     mount: str = "chest",
+    orientation: Orientation = "worn",
 ) -> dict[str, Any]:
     source = data_dir(data) / "casale" / f"{subject}.csv"
     csv, labels = convert(["casale", str(source)], work / f"c{subject}.csv", data)
-    rec = read_csv(csv)
-    if flip:
-        rec = flipped(rec)
+    rec = oriented(read_csv(csv), "flipped" if flip else orientation)
     events, summary = replay(rec, config, mount=mount)
     n = int(rec.t[-1]) + 1
     truth = _mask(n, [(seg["start"], seg["end"]) for seg in labels if seg["label"] == "sitting"])
@@ -133,6 +162,7 @@ def casale_subject(
             float((det & scored_sit).sum() / max((det & (scored_sit | scored_other)).sum(), 1)), 3
         ),
         "flipped": flip,
+        "orientation": "flipped" if flip else orientation,
         "summary_events": summary["events"],
     }
 
@@ -146,6 +176,7 @@ def iomt_stream(
     *,
     flip: bool = False,
     mount: str | None = None,
+    orientation: Orientation = "worn",
 ) -> dict[str, Any]:
     out = work / f"{sensor}_{group}.csv"
     csv, labels = convert(
@@ -153,9 +184,7 @@ def iomt_stream(
         out,
         data,
     )
-    rec = read_csv(csv)
-    if flip:
-        rec = flipped(rec)
+    rec = oriented(read_csv(csv), "flipped" if flip else orientation)
     if mount is None:
         mount = "collar" if sensor == "neck" else "upper_back"
     events, _ = replay(rec, config, mount=mount)
@@ -185,6 +214,7 @@ def iomt_stream(
     return {
         "stream": f"{sensor} group {group}",
         "mount": mount,
+        "orientation": "flipped" if flip else orientation,
         "bad_pieces": pieces,
         "bad_alerted": sum(p["alert_after_s"] is not None for p in pieces),
         "good_called_forward_share": round(float((fwd & good).sum() / max(good.sum(), 1)), 3),
@@ -206,6 +236,90 @@ def evaluate_real(
             for group in ("B", "C")
         ]
     return {"casale": casale, "iomt": iomt}
+
+
+IOMT_MOUNTS = {"neck": "collar_back", "back": "upper_back"}
+IOMT_GROUPS = ("B", "C")
+
+
+def evaluate_orientations(
+    config: Config,
+    *,
+    subjects: tuple[int, ...] = CASALE_SUBJECTS,
+    data: Path = DATA,
+    orientations: tuple[Orientation, ...] = ORIENTATIONS,
+) -> dict[str, Any]:
+    """Every recording as worn, flipped and turned: per Casale subject the sitting recall,
+    precision and alerts; per iomt stream the forward-head alerts. ``spread`` is the most
+    the alerts differ between orientations of one recording (the target is at most 1)."""
+    data_dir(data)
+    casale: list[dict[str, Any]] = []
+    iomt: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="postured-real-") as tmp:
+        work = Path(tmp)
+        for subject in subjects:
+            runs = {
+                o: casale_subject(subject, config, work, data, orientation=o) for o in orientations
+            }
+            casale.append(
+                {
+                    "subject": subject,
+                    **{
+                        o: {k: r[k] for k in ("sitting_recall", "sitting_precision", "alerts")}
+                        for o, r in runs.items()
+                    },
+                    "spread": _spread([r["alerts"] for r in runs.values()]),
+                }
+            )
+        for sensor, mount in IOMT_MOUNTS.items():
+            for group in IOMT_GROUPS:
+                streams = {
+                    o: iomt_stream(sensor, group, config, work, data, mount=mount, orientation=o)
+                    for o in orientations
+                }
+                iomt.append(
+                    {
+                        "stream": f"{sensor} group {group}",
+                        "mount": mount,
+                        **{
+                            o: {"alerts": r["alerts"], "bad_alerted": r["bad_alerted"]}
+                            for o, r in streams.items()
+                        },
+                        "spread": _spread([r["alerts"] for r in streams.values()]),
+                    }
+                )
+    return {"orientations": list(orientations), "casale": casale, "iomt": iomt}
+
+
+def _spread(values: list[int]) -> int:
+    return max(values) - min(values) if values else 0
+
+
+def format_orientations(result: dict[str, Any]) -> str:
+    """:func:`evaluate_orientations` as the markdown tables docs/detection.md shows."""
+    ors: list[str] = result["orientations"]
+    head = "".join(f" {o} R | {o} P | {o} alerts |" for o in ors)
+    lines = [
+        "| subject |" + head + " spread |",
+        "| ---: |" + " ---: | ---: | ---: |" * len(ors) + " ---: |",
+    ]
+    for r in result["casale"]:
+        cells = "".join(
+            f" {r[o]['sitting_recall']:.3f} | {r[o]['sitting_precision']:.3f} | {r[o]['alerts']} |"
+            for o in ors
+        )
+        lines.append(f"| {r['subject']} |{cells} {r['spread']} |")
+    lines += [
+        "",
+        "| iomt stream | mount |"
+        + "".join(f" {o} alerts (bad pieces alerted) |" for o in ors)
+        + " spread |",
+        "| --- | --- |" + " ---: |" * len(ors) + " ---: |",
+    ]
+    for r in result["iomt"]:
+        cells = "".join(f" {r[o]['alerts']} ({r[o]['bad_alerted']}/3) |" for o in ors)
+        lines.append(f"| {r['stream']} | {r['mount']} |{cells} {r['spread']} |")
+    return "\n".join(lines)
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -239,13 +353,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", type=Path, default=None, help="write the full result here")
     ap.add_argument("--data", type=Path, default=DATA, help="the shared recordings folder")
+    ap.add_argument(
+        "--orientations",
+        action="store_true",
+        help=f"each recording as worn, flipped and turned {TURN_DEG:g} degrees",
+    )
     args = ap.parse_args(argv)
     try:
-        result = evaluate_real(Config(), data=args.data)
+        if args.orientations:
+            result = evaluate_orientations(Config(), data=args.data)
+        else:
+            result = evaluate_real(Config(), data=args.data)
     except DataMissing as exc:
         print(f"realdata: {exc}", file=sys.stderr)
         return 2
-    print(format_report(result))
+    print(format_orientations(result) if args.orientations else format_report(result))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0
