@@ -83,9 +83,10 @@ def render(r: dict[str, Any]) -> str:
         ),
         ("Daemon peak RSS, 1 sensor", _n(_get(r, "live.sensors_1.rss_mb"), ".0f", " MB")),
         (
-            "... of which Python / numpy / aiohttp / bleak / postured on import",
+            "... of which Python / numpy / aiohttp / bleak / the daemon's own modules, at import",
             " / ".join(
-                _n(_get(r, f"live.rss_by_import.{k}"), ".0f")
+                # Looked up whole: the module name's dots are not a path into the results.
+                _n((_get(r, "live.rss_by_import") or {}).get(k), ".0f")
                 for k in ("python", "numpy", "aiohttp", "bleak", "postured.runtime.daemon")
             )
             + " MB",

@@ -196,8 +196,11 @@ class Subscriber:
         if data:
             self._pending += data
             *lines, self._pending = self._pending.split(b"\n")
-            for topic, payload in (_split(x.decode()) for x in lines if x):
-                if topic.startswith(PROBE_PREFIX):
+            for line in (x.decode() for x in lines if x):
+                topic, payload = _split(line)
+                # With a -F format the topic need not come first (bench/latency.py puts a
+                # time stamp before it), so a probe line is known by the probe's topic.
+                if topic.startswith(PROBE_PREFIX) or f" {self.probe} " in f" {line} ":
                     self._probed = True
                 else:
                     self._buf.append((topic, payload))
