@@ -78,7 +78,7 @@ def test_casale_chest_turned_gives_the_same_alerts_and_sitting(
 
 
 @pytest.mark.slow
-def test_every_recording_worn_flipped_and_turned_alerts_alike(tmp_path: Path) -> None:
+def test_every_recording_worn_flipped_and_turned_alerts_alike() -> None:
     """Issue 13: on every Casale subject and iomt stream, the forward-head alerts of the
     flipped and turned device are within one of the worn device's."""
     result = realdata.evaluate_orientations(Config())
@@ -94,7 +94,9 @@ def test_every_recording_worn_flipped_and_turned_alerts_alike(tmp_path: Path) ->
             assert row[orientation]["sitting_recall"] == pytest.approx(
                 row["worn"]["sitting_recall"], abs=0.02
             ), row
-    assert "| 12 |" in realdata.format_orientations(result)
+    # docs/detection.md shows this run's table.
+    docs = Path(__file__).resolve().parents[1] / "docs" / "detection.md"
+    assert realdata.format_orientations(result) in docs.read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
