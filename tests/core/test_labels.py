@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ CUTS = st.lists(st.integers(0, 60), max_size=5)
 
 def chunks(x: list[int], cuts: list[int]) -> list[np.ndarray]:
     edges = [0, *sorted(c for c in cuts if c <= len(x)), len(x)]
-    return [np.array(x[a:b], np.int64) for a, b in zip(edges, edges[1:], strict=False)]
+    return [np.array(x[a:b], np.int64) for a, b in pairwise(edges)]
 
 
 def ffill_loop(x: list[int], init: int) -> list[int]:
@@ -74,7 +76,7 @@ def test_running_window_sums_the_last_rows_in_any_chunking(
     rw = RunningWindow(1, window)
     edges = [0, *sorted(c for c in cuts if c <= len(x)), len(x)]
     sums, counts = [], []
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in pairwise(edges):
         s, c = rw.push(rows[a:b])
         sums += s[:, 0].tolist()
         counts += c.tolist()
