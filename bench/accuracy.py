@@ -23,12 +23,6 @@ from typing import Any
 
 from postured.analysis import realdata
 from postured.analysis.evaluate import (
-    EVERY_MOUNT_DAY_RATES,
-    EVERY_MOUNT_DAYS,
-    QUICK_RATES,
-    QUICK_SCENARIOS,
-    RATES,
-    SCENARIOS,
     evaluate_every_mount,
     format_mounts,
     format_table,
@@ -55,18 +49,13 @@ def run(quick: bool) -> dict[str, Any]:
     print(format_mounts(mounts), flush=True)
     sim.pop("recordings", None)  # per-recording rows stay in `postured eval --json`
     sim["mounts"] = mounts
+    rows = [row for facings in mounts.values() for row in facings.values()]
     sim["worst"] = {
-        "forward_f1": min(f["forward_f1_worst_rate"] for m in mounts.values() for f in m.values()),
-        "recline_alerts": sum(f["recline_alerts"] for m in mounts.values() for f in m.values()),
-        "sitting_recall": min(f["sitting_recall"] for m in mounts.values() for f in m.values()),
-        "sitting_precision": min(
-            f["sitting_precision"] for m in mounts.values() for f in m.values()
-        ),
+        "forward_f1": min(r["forward_f1_worst_rate"] for r in rows),
+        "recline_alerts": sum(r["recline_alerts"] for r in rows),
+        "sitting_recall": min(r["sitting_recall"] for r in rows),
+        "sitting_precision": min(r["sitting_precision"] for r in rows),
     }
-    sim["days"] = 1 if quick else EVERY_MOUNT_DAYS
-    sim["rates"] = list(QUICK_RATES if quick else RATES)
-    sim["day_rates"] = list(EVERY_MOUNT_DAY_RATES)
-    sim["scenarios"] = list(QUICK_SCENARIOS if quick else SCENARIOS)
     out: dict[str, Any] = {"sim": sim}
     try:
         real = real_job.result()

@@ -58,7 +58,7 @@ def test_casale_chest_flipped_gives_the_same_alerts_and_sitting(
 ) -> None:
     # The device frame turned half round about its up axis: worn facing the other way.
     a = realdata.casale_subject(subject, Config(), tmp_path, mount="chest")
-    b = realdata.casale_subject(subject, Config(), tmp_path, mount="chest", flip=True)
+    b = realdata.casale_subject(subject, Config(), tmp_path, mount="chest", orientation="flipped")
     assert abs(a["alerts"] - b["alerts"]) <= 1
     assert b["sitting_recall"] == a["sitting_recall"] >= 0.85
     assert b["sitting_precision"] >= 0.9
@@ -111,7 +111,7 @@ def test_iomt_turned_gives_the_same_alerts(tmp_path: Path, sensor: str, mount: s
 @pytest.mark.parametrize(("sensor", "mount"), [("neck", "collar_back"), ("back", "upper_back")])
 def test_iomt_flipped_gives_the_same_alerts(tmp_path: Path, sensor: str, mount: str) -> None:
     a = realdata.iomt_stream(sensor, "B", Config(), tmp_path, mount=mount)
-    b = realdata.iomt_stream(sensor, "B", Config(), tmp_path, mount=mount, flip=True)
+    b = realdata.iomt_stream(sensor, "B", Config(), tmp_path, mount=mount, orientation="flipped")
     assert a["bad_alerted"] == 3
     assert abs(a["alerts"] - b["alerts"]) <= 1
     assert b["bad_alerted"] == 3

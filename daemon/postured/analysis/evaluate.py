@@ -349,17 +349,24 @@ def evaluate_every_mount(
     detection: DetectionConfig, alerts: AlertConfig, *, quick: bool = False
 ) -> dict[str, Any]:
     """Every mount, facing out and in, each clip turned a seeded 0-45 degrees, 25/50/100 Hz
-    (``quick``: 25/50 Hz, one day, the short scenarios)."""
-    return evaluate(
+    (``quick``: 25/50 Hz, one day, the short scenarios). The result says what ran."""
+    ran: dict[str, Any] = {
+        "days": 1 if quick else EVERY_MOUNT_DAYS,
+        "rates": list(QUICK_RATES if quick else RATES),
+        "day_rates": list(EVERY_MOUNT_DAY_RATES),
+        "scenarios": list(QUICK_SCENARIOS if quick else SCENARIOS),
+    }
+    result = evaluate(
         detection,
         alerts,
-        days=1 if quick else EVERY_MOUNT_DAYS,
-        rates=QUICK_RATES if quick else RATES,
+        days=ran["days"],
+        rates=ran["rates"],
         mounts=EVERY_MOUNT,
-        scenarios=QUICK_SCENARIOS if quick else SCENARIOS,
+        scenarios=ran["scenarios"],
         facings=FACINGS,
-        day_rates=EVERY_MOUNT_DAY_RATES,
+        day_rates=ran["day_rates"],
     )
+    return {**result, **ran}
 
 
 def mount_table(result: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -117,13 +117,12 @@ def casale_subject(
     work: Path,
     data: Path = DATA,
     *,
-    flip: bool = False,
     mount: str = "chest",
     orientation: Orientation = "worn",
 ) -> dict[str, Any]:
     source = data_dir(data) / "casale" / f"{subject}.csv"
     csv, labels = convert(["casale", str(source)], work / f"c{subject}.csv", data)
-    rec = oriented(read_csv(csv), "flipped" if flip else orientation)
+    rec = oriented(read_csv(csv), orientation)
     events, summary = replay(rec, config, mount=mount)
     n = int(rec.t[-1]) + 1
     truth = _mask(n, [(seg["start"], seg["end"]) for seg in labels if seg["label"] == "sitting"])
@@ -161,8 +160,8 @@ def casale_subject(
         "sitting_precision": round(
             float((det & scored_sit).sum() / max((det & (scored_sit | scored_other)).sum(), 1)), 3
         ),
-        "flipped": flip,
-        "orientation": "flipped" if flip else orientation,
+        "flipped": orientation == "flipped",
+        "orientation": orientation,
         "summary_events": summary["events"],
     }
 
@@ -174,7 +173,6 @@ def iomt_stream(
     work: Path,
     data: Path = DATA,
     *,
-    flip: bool = False,
     mount: str | None = None,
     orientation: Orientation = "worn",
 ) -> dict[str, Any]:
@@ -184,7 +182,7 @@ def iomt_stream(
         out,
         data,
     )
-    rec = oriented(read_csv(csv), "flipped" if flip else orientation)
+    rec = oriented(read_csv(csv), orientation)
     if mount is None:
         mount = "collar" if sensor == "neck" else "upper_back"
     events, _ = replay(rec, config, mount=mount)
@@ -214,7 +212,7 @@ def iomt_stream(
     return {
         "stream": f"{sensor} group {group}",
         "mount": mount,
-        "orientation": "flipped" if flip else orientation,
+        "orientation": orientation,
         "bad_pieces": pieces,
         "bad_alerted": sum(p["alert_after_s"] is not None for p in pieces),
         "good_called_forward_share": round(float((fwd & good).sum() / max(good.sum(), 1)), 3),
