@@ -172,6 +172,31 @@ def test_auto_calibration_does_not_take_the_sensor_lying_on_the_desk() -> None:
     assert np.degrees(np.arccos(np.dot(cal[0]["gravity"], sitting))) < 2.0
 
 
+def _fidgety_sitting(every_s: int, mg: float, seconds: int = 120) -> list[dict[str, Any]]:
+    """Sitting tall with one second of movement of ``mg`` RMS every ``every_s`` seconds."""
+    rate = 50
+    t, acc = make([Seg(seconds, "sit")], rate=rate, seed=4)
+    rng = np.random.default_rng(5)
+    for k in range(every_s - 1, seconds, every_s):
+        acc[k * rate : (k + 1) * rate] += rng.normal(0, mg / 1000 / np.sqrt(3), (rate, 3))
+    return of(run(t, acc)[1], "calibrated")
+
+
+@pytest.mark.parametrize(
+    ("every_s", "mg", "calibrates"),
+    [(8, 60.0, True), (5, 60.0, False), (8, 110.0, False)],
+)
+def test_auto_calibration_allows_a_few_fidgety_seconds(
+    every_s: int, mg: float, *, calibrates: bool
+) -> None:
+    # One second of 60 mg every 8 s: no 30 s are still, but a 30 s spell holds 3 such
+    # seconds and ends on a still one. Every 5 s is too many; 110 mg is movement.
+    cal = _fidgety_sitting(every_s, mg)
+    assert bool(cal) is calibrates
+    if cal:
+        assert 30 <= cal[0]["t"] <= 40
+
+
 def test_commanded_calibration_accepts_stillness_and_rejects_movement() -> None:
     t, acc = make([Seg(20, "sit", forward_deg=8), Seg(10, "fidget"), Seg(20, "sit")])
     det = make_detector()

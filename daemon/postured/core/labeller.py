@@ -40,8 +40,14 @@ ACTIVITY_MIN_EPOCHS = 3  # a new activity must last 3 s: one busy second is not 
 WALK_CROSSINGS = (2.0, 8.0)  # sign changes a second of steps at 1-4 Hz
 STEADY_VAR = math.sin(math.radians(3.0)) ** 2  # auto-calibration: epochs within ~3 deg
 AUTOCAL_NORM_TOL_G = 0.1  # a neutral is taken only where |a| is near 1 g (no push on it)
+# A seated person shifts for a second every few seconds (Casale subject 5: every 4-13 s, up
+# to 72 mg): a steady spell may hold this many such seconds, each under FIDGET_FACTOR times
+# the still bar. More, or bigger, is movement, not sitting tall.
+FIDGET_MAX_EPOCHS = 3
+FIDGET_FACTOR = 2.0
 HIST = 12  # epochs kept for the look-backs of spells and the flexion direction
-WINDOW_COLUMNS = 8  # the sums each rolling window keeps (see _worn and _steady)
+WINDOW_COLUMNS = 8  # the sums the worn window keeps (see _worn)
+CAL_COLUMNS = 9  # ... and the steady window (see _steady)
 
 
 def _empty_i() -> I64:
@@ -98,9 +104,7 @@ class EpochLabeller:
         self.cfg = cfg
         self.history = ep_mod.empty()  # the last HIST epochs of earlier chunks
         self._worn_window = RunningWindow(WINDOW_COLUMNS, max(int(cfg.worn_window_s / EPOCH_S), 1))
-        self._cal_window = RunningWindow(
-            WINDOW_COLUMNS, max(int(cfg.auto_calibration_s / EPOCH_S), 1)
-        )
+        self._cal_window = RunningWindow(CAL_COLUMNS, max(int(cfg.auto_calibration_s / EPOCH_S), 1))
         self._act_carry = (-1, 0, int(Act.STILL))
         self._worn_carry = 0
         self._spells = SpellFinder(cfg)
@@ -117,7 +121,8 @@ class EpochLabeller:
         act_raw = act_raw.astype(np.int64)
         act, self._act_carry = debounce(act_raw, ACTIVITY_MIN_EPOCHS, self._act_carry)
         worn = self._worn(new, still)
-        autocal, autocal_mean = self._steady(new, still, worn)
+        calm = (rms < FIDGET_FACTOR * cfg.still_mg / 1000.0)[h:]
+        autocal, autocal_mean = self._steady(new, still, calm, worn)
         # Spells of movement (stand-ups, handling) use a lower bar than posture scoring:
         # a chair transition is smooth, and fidgeting must not hide the still seconds.
         cands, spell_start = self._spells.push(
@@ -163,22 +168,27 @@ class EpochLabeller:
             self._worn_carry = int(worn_i[-1])
         return worn_i.astype(bool)
 
-    def _steady(self, new: Epochs, still: B, worn: B) -> tuple[B, F64]:
-        """Auto-calibration: a steady, still, worn spell with |a| near 1 g; and its mean."""
+    def _steady(self, new: Epochs, still: B, calm: B, worn: B) -> tuple[B, F64]:
+        """Auto-calibration: a steady, worn spell with |a| near 1 g, still but for a few
+        fidgety seconds (``calm``: under twice the still bar), ending on a still second;
+        and its mean."""
         m = new.mean
         u = unit(m)
         norm = np.linalg.norm(m, axis=1)
-        good = still & worn & (np.abs(norm - 1.0) < AUTOCAL_NORM_TOL_G)
+        ok = calm & worn & (np.abs(norm - 1.0) < AUTOCAL_NORM_TOL_G)
+        good = ok & still
         unit_noise = new.res_var / np.maximum(new.n, 1.0) / np.maximum(norm, 0.5) ** 2
-        sums, cnt_c = self._cal_window.push(np.column_stack([u, u * u, good, unit_noise]))
+        sums, cnt_c = self._cal_window.push(np.column_stack([u, u * u, ok, unit_noise, good]))
         c = cnt_c[:, None]
         mean = sums[:, 0:3] / c
         spread = (sums[:, 3:6] / c - mean**2).sum(axis=1)
         # Steady, but not dead still: the spell itself must show a body's micro-motion,
         # so a clip put down on the desk (worn still lags a minute) is never taken.
         alive = spread >= self.cfg.worn_ratio * sums[:, 7] / cnt_c
-        whole = sums[:, 6] >= self._cal_window.window - 0.5  # every epoch of the window good
-        return whole & (spread < STEADY_VAR) & alive, mean
+        w = self._cal_window.window
+        whole = sums[:, 6] >= w - 0.5  # every epoch of the window calm, worn, near 1 g
+        mostly_still = sums[:, 8] >= w - FIDGET_MAX_EPOCHS - 0.5
+        return whole & mostly_still & good & (spread < STEADY_VAR) & alive, mean
 
     def _gap_before(self, allp: Epochs, h: int, new: Epochs) -> B:
         """Epochs that follow a hole longer than the gap threshold."""
