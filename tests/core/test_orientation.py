@@ -20,11 +20,11 @@ def seg(seconds: float, posture: str, activity: str = "still", **kw: float) -> S
 
 
 def run(
-    segs: list[ScenarioSegment], mount: str, facing: str = "out"
+    segs: list[ScenarioSegment], mount: str, facing: str = "out", turn_deg: float = 20.0
 ) -> tuple[Detector, list[Event]]:
     rec = simulate(
         Scenario("t", tuple(segs), ""), seed=3, rate_hz=25, mount=mount, facing=facing,
-        clip_rotation_deg=20.0,
+        clip_rotation_deg=turn_deg,
     )  # fmt: skip
     det = Detector("t", DetectionConfig(), AlertConfig(), mount=mount)
     events: list[Event] = []
@@ -62,6 +62,32 @@ def test_collar_back_slouching_alerts(facing: str) -> None:
     alerts = fwd_alerts(ev)
     assert len(alerts) == 1
     assert 300 + 55 <= alerts[0] <= 300 + 75
+
+
+@pytest.mark.parametrize("turn_deg", [0.0, 45.0])
+@pytest.mark.parametrize("facing", ["out", "in"])
+@pytest.mark.parametrize("mount", ["collar_back", "collar_front", "upper_back", "chest"])
+def test_a_recline_first_after_sitting_down_never_alerts(
+    mount: str, facing: str, turn_deg: float
+) -> None:
+    # The day starts standing: the sit-down before the first neutral gives the sign, so the
+    # first sustained tilt, a recline (170-410 s), is read as one; the slouch alerts.
+    segs = [
+        seg(20, "standing"),
+        seg(150, "upright", "typing"),
+        seg(240, "reclined", forward_deg=-20),
+        seg(120, "upright", "typing"),
+        seg(180, "forward", "typing", forward_deg=28),
+        seg(60, "upright", "typing"),
+    ]
+    det, ev = run(segs, mount, facing, turn_deg)
+    learnt = [e for e in ev if isinstance(e, ForwardAxisLearned)]
+    assert [(e.source, e.corrected) for e in learnt] == [("stand_up", False)]
+    assert learnt[0].t < 170  # at the first neutral, before the recline
+    alerts = fwd_alerts(ev)
+    assert len(alerts) == 1
+    assert 530 + 55 <= alerts[0] <= 530 + 75
+    assert det.state(alerts[0]).calibration_hint is None
 
 
 def test_until_the_axis_is_known_the_state_asks_for_a_lean() -> None:

@@ -72,6 +72,11 @@ STAND_UP_FOUND_AFTER_S = 2.0  # one was up this long before the epoch the stand-
 # holes (a radio dropout of seconds) leave the bout and its clock running, minus the hole.
 LONG_GAP_BREAKS = 1.0
 CMD_TIMEOUT_S = 15.0  # a commanded calibration with no samples for this long is rejected
+# A sit-down found before the first neutral is read against that neutral (the trunk flexed
+# forward to sit) if the steady spell began within this long of it: one settles in soon.
+START_SIT_MAX_S = 120.0
+FLEX_EPOCHS = 4  # the epochs before a transition's epoch that hold its forward flexion
+FLEX_MIN_SIN = math.sin(math.radians(10.0))  # a smaller swing gives no direction
 INF = math.inf
 
 
@@ -112,6 +117,8 @@ class Detector:
             )
         self._neutral = Neutral(spec, calibration)
         self._guided: orient_mod.GuidedLean | None = None
+        # The stand-to-sit before the first neutral: when, and the epochs of its flexion.
+        self._start_sit: tuple[float, F64] | None = None
         # --- end of orientation hook
         self.cfg = detection
         self.acfg = alerts
@@ -504,6 +511,9 @@ class Detector:
             self._remount(block, i, t, cand.value, out)
         elif self._is_chair_transition(block, i, cand):
             self._transition(block, i, t, cand, out)
+        elif cand.kind == "sit_down" and self._neutral.cal is None:
+            # Orientation hook: no neutral to read it against yet; keep it for the first.
+            self._start_sit = (t, self._flexion_window(block, i))
 
     def _remount(self, block: Labels, i: int, t: float, angle: float, out: list[Event]) -> None:
         if not (self.worn and self._neutral.calibrated):
@@ -542,25 +552,19 @@ class Detector:
         elif not self._seat.sitting:
             self._sit_down(t, out)
 
+    def _flexion_window(self, block: Labels, i: int) -> F64:
+        """The epoch means of the movement before epoch ``i``, reaching back into the kept
+        history if need be (not a copy of the whole chunk so far: that was quadratic)."""
+        recent = block.ep.mean[max(0, i - FLEX_EPOCHS) : i]
+        if len(recent) < FLEX_EPOCHS:
+            recent = np.concatenate([self._labeller.history.mean, recent])[-FLEX_EPOCHS:]
+        return np.array(recent, dtype=np.float64)
+
     def _flexion_direction(self, block: Labels, i: int) -> F64 | None:
         """Direction the reading moved furthest during the movement before epoch ``i``."""
         if self._neutral.cal is None:
             return None
-        g = np.asarray(self._neutral.cal.gravity)
-        # The four epochs before epoch i, reaching back into the kept history if need be
-        # (not a copy of the whole chunk so far: that was quadratic in a long chunk).
-        recent = block.ep.mean[max(0, i - 4) : i]
-        if len(recent) < 4:
-            recent = np.concatenate([self._labeller.history.mean, recent])[-4:]
-        window = recent
-        if not len(window):
-            return None
-        u = unit(window)
-        p = u - (u @ g)[:, None] * g
-        k = int(np.argmax(np.linalg.norm(p, axis=1)))
-        if np.linalg.norm(p[k]) < math.sin(math.radians(10.0)):
-            return None
-        return perpendicular(p[k], g)
+        return _furthest(self._flexion_window(block, i), np.asarray(self._neutral.cal.gravity))
 
     def _maybe_autocal(self, block: Labels, i: int, out: list[Event]) -> None:
         if not block.autocal[i]:
@@ -574,6 +578,7 @@ class Detector:
             out.append(RemountSuspected(t=t, angle_deg=round(moved, 1)))
         out.append(self._neutral.event(t))
         self._relabel(block, i + 1, fresh=True)
+        self._start_sit_evidence(block, i, start, out)
         if not self._seat.sitting:
             self._sit_down(start, out, t)
 
@@ -594,6 +599,7 @@ class Detector:
         self._neutral.take_command(res, t)  # orientation hook
         out.append(self._neutral.event(t))
         self._relabel(block, i + 1, fresh=True)
+        self._start_sit_evidence(block, i, t - self.cfg.calibration_hold_s, out)
         if not self._seat.sitting:
             self._sit_down(t, out)
 
@@ -632,6 +638,20 @@ class Detector:
             )
             log.info("%s: forward axis from %s: %s", self.sensor_id, upd.source, upd.reason)
         self._relabel(block, i + 1, fresh=False)
+
+    def _start_sit_evidence(self, block: Labels, i: int, start: float, out: list[Event]) -> None:
+        """The stand-to-sit before the first neutral, read against it: the sign of the
+        axis before any tilt, so a first recline is read as one (not for the legacy mount,
+        which learns from stand-ups only)."""
+        early, self._start_sit = self._start_sit, None
+        cal = self._neutral.cal
+        if early is None or cal is None or self._neutral.orient.mount.trust_prior:
+            return
+        if start - early[0] > START_SIT_MAX_S:
+            return
+        run_dir = _furthest(early[1], np.asarray(cal.gravity))
+        f = np.asarray(cal.forward)
+        self._apply_axis(block, i, *self._neutral.orient.on_flexion(f, run_dir), out)
 
     def _flexion_evidence(self, block: Labels, i: int, kind: str, out: list[Event]) -> None:
         """The trunk flexes forward to rise and to sit down: the reading moved towards
@@ -778,6 +798,18 @@ class Detector:
         self._stats = StatsAccumulator(local_day(t + 1.0, self.tz))
         self._next_midnight = next_midnight(t + 1.0, self.tz)
         return [DayRolledOver(t=t, stats=ended)]
+
+
+def _furthest(means: F64, g: F64) -> F64 | None:
+    """The direction across unit ``g`` of the reading furthest from it, if far enough."""
+    if not len(means):
+        return None
+    u = unit(means)
+    p = u - (u @ g)[:, None] * g
+    k = int(np.argmax(np.linalg.norm(p, axis=1)))
+    if np.linalg.norm(p[k]) < FLEX_MIN_SIN:
+        return None
+    return perpendicular(p[k], g)
 
 
 def _num(x: float) -> float | None:
