@@ -133,8 +133,8 @@ def render(r: dict[str, Any]) -> str:
         f"Measured {r.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
         f"{m.get('memory_gb', '?')} GB), Python {m.get('python', '?')}, by `make bench`"
         + (" (quick sizes)" if r.get("quick") else "")
-        + f" (load {m.get('load_avg_1m', '?')}). Ratios first: both sides are timed in the "
-        "same run, so they carry over between machines; absolute figures depend on the "
+        + f" (load {m.get('load_avg_1m', '?')}), {_took(r)}. Ratios first: both sides are timed"
+        " in the same run, so they carry over between machines; absolute figures depend on the "
         "machine and how busy it was.",
         "",
         "| ratio | value |",
@@ -165,6 +165,13 @@ def render(r: dict[str, Any]) -> str:
         END,
     ]
     return "\n".join(lines)
+
+
+def _took(r: dict[str, Any]) -> str:
+    """How long the run took, in all and per benchmark (wall seconds)."""
+    per = ", ".join(f"{k} {v:g}" for k, v in (r.get("seconds") or {}).items() if v is not None)
+    beside = "; latency beside live" if {"latency", "live"} <= set(r.get("seconds") or {}) else ""
+    return f"in {_n(r.get('wall_seconds'), '.0f', ' s')} ({per}{beside})"
 
 
 def _growth(r: dict[str, Any]) -> list[str]:
