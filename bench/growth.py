@@ -12,6 +12,7 @@ sensor-hour should stay flat as N grows. Both curves are drawn to
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sys
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from common import machine
 
 from firmware_sim import random_day, simulate
 from postured.core.config import AlertConfig, DetectionConfig
@@ -90,7 +92,7 @@ def run(quick: bool) -> dict[str, Any]:
         "sensors_cost_per_sensor_max_over_min": round(max(per_sensor) / min(per_sensor), 2),
     }
     if not quick:
-        write_svg(PLOT, out)
+        write_svg(PLOT, out, _caption(out))
         out["plot"] = str(PLOT.relative_to(PLOT.parent.parent))
     return out
 
@@ -133,7 +135,18 @@ def _panel(x0: float, title: str, xlab: str, ylab: str, pts: list[tuple[float, f
     return "\n".join(parts)
 
 
-def write_svg(path: Path, res: dict[str, Any]) -> None:
+def _caption(res: dict[str, Any]) -> str:
+    """Which run the plot shows: when, on what, how busy, and the two flatness ratios."""
+    m = machine()
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{when}, {m['cpu']} ({m['cores']} cores), load {m['load_avg_1m']}; largest / smallest:"
+        f" per sample {res['length_ns_per_sample_max_over_min']:.2f},"
+        f" per sensor {res['sensors_cost_per_sensor_max_over_min']:.2f}"
+    )
+
+
+def write_svg(path: Path, res: dict[str, Any], caption: str = "") -> None:
     length = [(float(k.split("_")[1]), v["ns_per_sample"]) for k, v in res["length"].items()]
     sens = [(float(k.split("_")[1]), v["cpu_s_per_sensor_hour"]) for k, v in res["sensors"].items()]
     body = "\n".join(
@@ -144,10 +157,14 @@ def write_svg(path: Path, res: dict[str, Any]) -> None:
             _panel(330, "Cost per sensor vs sensors", "sensors (log)", "CPU s / sensor-hour", sens),
         ]
     )
+    # The caption below the panels, in the XML's own escaping (the CPU name may hold "&").
+    note = caption.replace("&", "&amp;").replace("<", "&lt;")
     path.write_text(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="660" height="240" '
-        'font-family="sans-serif">\n<rect width="660" height="240" fill="white"/>\n'
-        f"{body}\n</svg>\n"
+        '<svg xmlns="http://www.w3.org/2000/svg" width="660" height="258" '
+        'font-family="sans-serif">\n<rect width="660" height="258" fill="white"/>\n'
+        f"{body}\n"
+        f'<text x="330" y="252" text-anchor="middle" font-size="10" fill="#555">{note}</text>\n'
+        "</svg>\n"
     )
 
 

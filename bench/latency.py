@@ -14,7 +14,8 @@ Two instants count as "the condition is met":
   ``forward_enter_deg``. ``detector_delay`` is the part the detector's confirmation adds;
   ``postured eval`` scores it as detection latency.
 A sensor batches samples into notifications: ``max_payload`` 40 bytes is 5 samples (100 ms
-at 50 Hz, a firmware that flushes at 10 Hz), 244 bytes is 39 samples (780 ms).
+at 50 Hz, a firmware that flushes at 10 Hz), 244 bytes is 39 samples (780 ms). The two
+are measured at the same time, in two processes with a daemon and a broker each.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -193,10 +196,18 @@ def measure(n_sensors: int, episodes: int, max_payload: int) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     n, episodes = (3, 1) if quick else (10, 4)
-    out: dict[str, Any] = measure(n, episodes, max_payload=40)
-    print(f"  flush at 10 Hz: {out}", flush=True)
-    if not quick:
-        out["batched_244"] = measure(n, episodes, max_payload=244)
+    if quick:
+        out: dict[str, Any] = measure(n, episodes, max_payload=40)
+        print(f"  flush at 10 Hz: {out}", flush=True)
+    else:
+        # The two packet sizes at once, each daemon with its broker in a process of its own:
+        # both wait in real time and use little CPU, so neither holds up the other.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            batched = pool.submit(measure, n, episodes, 244)
+            out = measure(n, episodes, max_payload=40)
+            print(f"  flush at 10 Hz: {out}", flush=True)
+            out["batched_244"] = batched.result()
         print(f"  39-sample packets: {out['batched_244']}", flush=True)
     out["target_p99_under_200ms"] = bool(out.get("p99_ms", 1e9) < 200.0)
     return out

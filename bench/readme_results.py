@@ -133,8 +133,8 @@ def render(r: dict[str, Any]) -> str:
         f"Measured {r.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
         f"{m.get('memory_gb', '?')} GB), Python {m.get('python', '?')}, by `make bench`"
         + (" (quick sizes)" if r.get("quick") else "")
-        + f" (load {m.get('load_avg_1m', '?')}). Ratios first: both sides are timed in the "
-        "same run, so they carry over between machines; absolute figures depend on the "
+        + f" (load {m.get('load_avg_1m', '?')}), {_took(r)}. Ratios first: both sides are timed"
+        " in the same run, so they carry over between machines; absolute figures depend on the "
         "machine and how busy it was.",
         "",
         "| ratio | value |",
@@ -159,14 +159,53 @@ def render(r: dict[str, Any]) -> str:
             if per_mount
             else []
         ),
-        "How cost grows with the length of a recording and with the number of sensors: "
-        "[docs/bench-growth.svg](docs/bench-growth.svg).",
-        "",
+        *_growth(r),
         "All figures, the per-subject results on real recordings and the full evaluation "
         "table are in `bench/results/latest.json`.",
         END,
     ]
     return "\n".join(lines)
+
+
+def _took(r: dict[str, Any]) -> str:
+    """How long the run took, in all and per benchmark (wall seconds)."""
+    per = ", ".join(f"{k} {v:g}" for k, v in (r.get("seconds") or {}).items() if v is not None)
+    beside = "; latency beside live" if {"latency", "live"} <= set(r.get("seconds") or {}) else ""
+    return f"in {_n(r.get('wall_seconds'), '.0f', ' s')} ({per}{beside})"
+
+
+def _growth(r: dict[str, Any]) -> list[str]:
+    """Both growth curves as numbers, then as the plot docs/bench-growth.svg draws."""
+    length = _get(r, "growth.length") or {}
+    sensors = _get(r, "growth.sensors") or {}
+    if not length or not sensors:
+        return ["How cost grows: not measured in this run.", ""]
+
+    def row(label: str, values: list[str]) -> str:
+        return f"| {label} | " + " | ".join(values) + " |"
+
+    def axis(d: dict[str, Any]) -> list[str]:
+        return [k.split("_", 1)[1] for k in d]
+
+    return [
+        "How cost grows with the length of a recording (each fed in one piece) and with the"
+        " number of sensors (each fed 1-s chunks, as live); flat is linear growth:",
+        "",
+        row("hours of data", axis(length)),
+        "| --- |" + " ---: |" * len(length),
+        row("ns per sample", [_n(v.get("ns_per_sample"), ".1f") for v in length.values()]),
+        "",
+        row("sensors", axis(sensors)),
+        "| --- |" + " ---: |" * len(sensors),
+        row(
+            "CPU s per sensor-hour",
+            [_n(v.get("cpu_s_per_sensor_hour"), ".2f") for v in sensors.values()],
+        ),
+        "",
+        "![Cost per sample against hours of data, cost per sensor against sensors]"
+        "(docs/bench-growth.svg)",
+        "",
+    ]
 
 
 def update(readme: Path, results: dict[str, Any]) -> bool:

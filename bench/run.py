@@ -63,11 +63,12 @@ def fmt(v: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smaller sizes, under 2 minutes")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, under 1 minute")
     ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(BENCHES))
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = ap.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(BENCHES)
+    started = time.monotonic()
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(BESIDE)
         names.append(BESIDE)
     side_out.unlink(missing_ok=True)
+    # The whole run's wall time: the benchmarks beside each other count once.
+    results["wall_seconds"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print()
@@ -113,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         if ".groups." in k or k.startswith("accuracy.real."):
             continue
         print(f"{k:<48} {fmt(v)}")
-    print(f"\nwritten to {args.out}")
+    print(f"\n{results['wall_seconds']} s in all; per benchmark: {results['seconds']}")
+    print(f"written to {args.out}")
     if not args.quick and args.out == HERE / "results" / "latest.json":
         update_readme(ROOT / "README.md", results)
     return 1 if failed else 0

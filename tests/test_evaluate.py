@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,6 +174,31 @@ def test_random_days_run_only_at_their_rates() -> None:
         "day1/chest/25/out",
         "transitions/chest/50/out",
     ]
+
+
+def test_a_pool_of_workers_gives_the_serial_run_to_the_last_digit() -> None:
+    # The units (mount, facing, rate) go out longest first; the scores add up in serial order.
+    kw: dict[str, Any] = {
+        "days": 1,
+        "rates": (25, 50),
+        "mounts": ("chest", "collar_front"),
+        "scenarios": ("transitions", "off_body"),
+        "facings": ("out", "in"),
+        "day_rates": (25,),
+    }
+    serial = evaluate.evaluate(DetectionConfig(), AlertConfig(), **kw)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=spawn) as pool:
+        pooled = evaluate.evaluate(DetectionConfig(), AlertConfig(), pool=pool, **kw)
+    serial.pop("seconds")
+    pooled.pop("seconds")
+    assert json.dumps(pooled) == json.dumps(serial)
+    assert list(pooled["recordings"])[:3] == [
+        "transitions/chest/25/out",
+        "off_body/chest/25/out",
+        "day1/chest/25/out",
+    ]
+    assert pooled["total"]["recordings"] == 2 * 2 * (2 * 2 + 1)
 
 
 @pytest.mark.slow
