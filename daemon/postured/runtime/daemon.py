@@ -395,11 +395,20 @@ class Daemon:
                     self.supervisor.publish_state(
                         s, self.sink, self.config.mqtt.state_interval_s, mono
                     )
-            await asyncio.sleep(self.tick_s)
+            await self._next_tick()
+
+    async def _next_tick(self) -> None:
+        """Sleep to the next whole tick of the monotonic clock.
+
+        The periodic tasks (and the simulated sensors, on whole seconds) wake at the same
+        instants, in one pass of the event loop: each wakeup of an idle daemon costs more
+        than the work it does (bench/live.py).
+        """
+        await asyncio.sleep(self.tick_s - time.monotonic() % self.tick_s)
 
     async def _persistence(self) -> None:
         while True:
-            await asyncio.sleep(self.tick_s)
+            await self._next_tick()
             for s in list(self.sensors.values()):
                 cal, stats = self.supervisor.snapshot(s, force=False, persist_s=self.persist_s)
                 if stats is not None and self.history is not None:
@@ -428,7 +437,7 @@ class Daemon:
 
     async def _status_task(self) -> None:
         while True:
-            await asyncio.sleep(self.tick_s)
+            await self._next_tick()
             text = status_text(self.sensors.values(), self.sink)
             if text != self._status:
                 self._status = text
