@@ -9,6 +9,10 @@ The simulated sensors run inside the daemon, so part of its CPU is the simulator
 ``sim_cpu_percent`` is what generating and encoding the same sensors' packets for the same
 window costs, timed in this process, and ``daemon_side_cpu_percent`` the rest (decoding,
 detection, MQTT, the event loop: what a daemon with real sensors pays).
+CPU is read from each thread's ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds), not
+from clock ticks: one sensor costs a few ticks in a 30 s window, which a tick count
+cannot resolve. ``floor`` is the same daemon with no sensor at all (its event loop, its
+periodic tasks and the MQTT client's thread): what one sensor's figure cannot go below.
 ``rss_by_import`` is the resident set of a bare interpreter after importing each heavy
 dependency, so the peak RSS can be read as interpreter + libraries + the daemon's own.
 """
@@ -90,6 +94,42 @@ def rss_by_import() -> dict[str, float]:
     return out
 
 
+class ThreadCpu:
+    """A process's CPU over a window from its threads' schedstat (ns), as CpuWindow does.
+
+    Falls back to CpuWindow's clock ticks when a thread came or went in the window (a
+    thread that ended takes its schedstat with it; /proc/<pid>/stat keeps the ticks)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.ticks = CpuWindow(pid)
+        self._ns0: dict[str, int] = {}
+        self._t0 = 0.0
+
+    def _ns(self) -> dict[str, int]:
+        out = {}
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                text = Path(f"/proc/{self.pid}/task/{tid}/schedstat").read_text()
+            except OSError:
+                continue
+            out[tid] = int(text.split()[0])
+        return out
+
+    def start(self) -> None:
+        self.ticks.start()
+        self._ns0 = self._ns()
+        self._t0 = time.monotonic()
+
+    def percent(self) -> float:
+        ns1 = self._ns()
+        dt = time.monotonic() - self._t0
+        by_ticks = self.ticks.percent()
+        if set(ns1) != set(self._ns0) or dt <= 0:
+            return by_ticks
+        return 100.0 * (sum(ns1.values()) - sum(self._ns0.values())) / 1e9 / dt
+
+
 def measure(n: int, window_s: float, settle_s: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="postured-bench-") as tmp:
         work = Path(tmp)
@@ -112,8 +152,9 @@ def measure(n: int, window_s: float, settle_s: float) -> dict[str, Any]:
                 if proc.poll() is not None:
                     raise RuntimeError((work / "daemon.log").read_text()[-2000:])
                 time.sleep(0.2)
-            time.sleep(settle_s)
-            win = CpuWindow(proc.pid)
+            # With no sensor there is no state to wait for: give start-up the time it takes.
+            time.sleep(settle_s if n else settle_s + 3.0)
+            win = ThreadCpu(proc.pid)
             n_before = len(sub.lines())
             win.start()
             time.sleep(window_s)
@@ -129,10 +170,12 @@ def measure(n: int, window_s: float, settle_s: float) -> dict[str, Any]:
                 proc.wait()
             sub.close()
             broker.stop()
+    if n == 0:
+        return {"cpu_percent": round(cpu, 3), "rss_mb": round(rss, 1), "window_s": window_s}
     # The simulator works a minute at a time: time two whole ones for its steady rate.
     sim_pct = 100.0 * sim_cpu_seconds(n, SIM_SPAN_S) / SIM_SPAN_S
     return {
-        "cpu_percent": round(cpu, 2),
+        "cpu_percent": round(cpu, 3),
         "sim_cpu_percent": round(sim_pct, 3),
         "daemon_side_cpu_percent": round(cpu - sim_pct, 2),
         "per_sensor_cpu_percent": round(cpu / n, 3),
@@ -150,6 +193,9 @@ def run(quick: bool) -> dict[str, Any]:
         print(f"  {n} sensor(s), {window:.0f} s window ...", flush=True)
         out[f"sensors_{n}"] = measure(n, window, settle)
         print(f"    {out[f'sensors_{n}']}", flush=True)
+    print(f"  no sensor (the floor), {window:.0f} s window ...", flush=True)
+    out["floor"] = measure(0, window, settle)
+    print(f"    {out['floor']}", flush=True)
     out["rss_by_import"] = rss_by_import()
     out["targets"] = {
         "sensors_1_cpu_under_0_2": out["sensors_1"]["cpu_percent"] < 0.2,

@@ -195,11 +195,45 @@ async def test_commands_reach_the_detector_and_reply(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
+async def test_samples_are_fed_in_one_call_per_feed_span_and_never_after_what_follows(
+    tmp_path: Path,
+) -> None:
+    f = Factories()
+    src = QueueSource("desk", clock=1000.0)
+    timing = DaemonTiming(tick_s=0.05, feed_s=3.0, idle_s=3600.0)
+    async with running(daemon(config(tmp_path, "desk"), {"desk": src}, f, timing)) as d:
+        det = f.detectors["desk"]
+        # Four 1-s chunks: the fourth ends 4 s after the first began, so all go in one call.
+        src.put(*(samples("desk", 1000.0 + i) for i in range(4)))
+        await until(lambda: det.chunks == 1)
+        assert det.fed == 200
+        # A gap goes to the detector after the samples before it, not before.
+        src.put(samples("desk", 1004.0), Gap("desk", 1005.0, 1009.0, 5))
+        await until(lambda: det.gaps)
+        assert (det.chunks, det.fed) == (2, 250)
+        # A command comes after every sample that arrived before it.
+        src.put(samples("desk", 1009.0))
+        await until(lambda: d.sensors["desk"].samples == 300)
+        await f.handlers[0](Command("desk", "pause"))
+        assert (det.chunks, det.fed) == (3, 300)
+        # Held back no longer than feed_s of wall time when the source goes slow (once
+        # the command's state went out: publishing a state feeds what is held first).
+        await until(lambda: not d.sensors["desk"].state_dirty)
+        src.put(samples("desk", 1010.0))
+        t0 = time.monotonic()
+        await until(lambda: det.fed == 350, within=5.0)
+        assert 2.9 <= time.monotonic() - t0 <= 4.5
+
+
+@pytest.mark.asyncio
 async def test_state_is_published_on_change_but_rate_limited(tmp_path: Path) -> None:
     f = Factories()
     src = QueueSource("desk")
     d = daemon(
-        config(tmp_path, "desk", interval=3600.0), {"desk": src}, f, DaemonTiming(tick_s=0.2)
+        config(tmp_path, "desk", interval=3600.0),
+        {"desk": src},
+        f,
+        DaemonTiming(tick_s=0.2, feed_s=0.0),  # every chunk fed: a state change each
     )
     async with running(d):
         det = f.detectors["desk"]

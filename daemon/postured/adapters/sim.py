@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 PIECE_S = 60.0
 #: Packets handed over in one batch at most, so a loop that fell behind catches up in steps.
 MAX_BATCH_PACKETS = 2000
+#: Packets are delivered on a grid of this many simulated seconds of the monotonic clock
+#: (whole seconds at speed 1): every simulated sensor, and the daemon's 1-s ticks, wake at
+#: the same instants in one pass of the event loop, not each at its own packet's time.
+PACE_GRID_S = 1.0
 
 
 def merge_samples(events: Sequence[SourceEvent]) -> list[SourceEvent]:
@@ -220,10 +224,12 @@ class SimSource:
     ) -> AsyncIterator[list[SourceEvent]]:
         """Deliver each packet when its sim time comes, in batches of those already due."""
         i, n = 0, len(data)
+        grid = PACE_GRID_S / self.speed
         while i < n:
-            delay = self._mono0 + times[i] / self.speed - self._mono()
+            due = self._mono0 + times[i] / self.speed
+            wake = math.ceil(due / grid) * grid
             # Sleep even when late, so other tasks run between batches.
-            await asyncio.sleep(max(delay, 0.0))
+            await asyncio.sleep(max(wake - self._mono(), 0.0))
             sim_now = (self._mono() - self._mono0) * self.speed
             j = int(np.searchsorted(times, sim_now, side="right"))
             j = min(max(j, i + 1), i + MAX_BATCH_PACKETS)

@@ -136,7 +136,7 @@ class Daemon:
         self._heartbeat = time.monotonic()
         self._said_stopping = False
         self.supervisor = SensorSupervisor(
-            lambda: self.out, self._spawn, self._record, tz=time_zone(config)
+            lambda: self.out, self._spawn, self._record, tz=time_zone(config), feed_s=timing.feed_s
         )
 
     # -- control from outside --
@@ -201,6 +201,7 @@ class Daemon:
         if history is None:
             return
         for s in self.sensors.values():
+            self.supervisor.flush(s)
             mapper = self._mapper(s)
             history.write([*mapper.today(s.detector.stats), *mapper.finish(s.now())])
         if self._own_history:
@@ -385,6 +386,7 @@ class Daemon:
             mono = time.monotonic()
             self._heartbeat = mono
             for s in list(self.sensors.values()):
+                self.supervisor.flush_stale(s, mono)
                 # Only once samples came: before that the core has no clock to advance, and
                 # a tick would set where its epochs start from the wall clock, not the data.
                 if s.last_t is not None and mono - s.last_samples_mono >= self.idle_s:
@@ -393,11 +395,20 @@ class Daemon:
                     self.supervisor.publish_state(
                         s, self.sink, self.config.mqtt.state_interval_s, mono
                     )
-            await asyncio.sleep(self.tick_s)
+            await self._next_tick()
+
+    async def _next_tick(self) -> None:
+        """Sleep to the next whole tick of the monotonic clock.
+
+        The periodic tasks (and the simulated sensors, on whole seconds) wake at the same
+        instants, in one pass of the event loop: each wakeup of an idle daemon costs more
+        than the work it does (bench/live.py).
+        """
+        await asyncio.sleep(self.tick_s - time.monotonic() % self.tick_s)
 
     async def _persistence(self) -> None:
         while True:
-            await asyncio.sleep(self.tick_s)
+            await self._next_tick()
             for s in list(self.sensors.values()):
                 cal, stats = self.supervisor.snapshot(s, force=False, persist_s=self.persist_s)
                 if stats is not None and self.history is not None:
@@ -426,7 +437,7 @@ class Daemon:
 
     async def _status_task(self) -> None:
         while True:
-            await asyncio.sleep(self.tick_s)
+            await self._next_tick()
             text = status_text(self.sensors.values(), self.sink)
             if text != self._status:
                 self._status = text
@@ -442,6 +453,7 @@ class Daemon:
         s = self.sensors.get(cmd.sensor_id)
         if s is None:
             raise CommandError(f"unknown sensor {cmd.sensor_id!r}")
+        self.supervisor.flush(s)  # the command comes after every sample that arrived
         t = s.now()
         events = apply_command(s, cmd, t)
         self.supervisor.emit(s, events)

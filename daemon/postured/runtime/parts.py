@@ -193,3 +193,7 @@ class DaemonTiming:
     idle_s: float = 2.0  # a sensor silent this long gets a detector tick without samples
     persist_s: float = 60.0  # calibration and statistics saved this often when changed
     ready_wait_s: float = 2.0  # how long READY=1 waits for the sensors' first link-up
+    # Samples are held back this long (sensor time, or wall time at the publisher's tick)
+    # and fed to the detector in one call: its cost is mostly per call, not per sample
+    # (bench/live.py), and events do not depend on the chunking. 0 feeds every chunk.
+    feed_s: float = 2.0

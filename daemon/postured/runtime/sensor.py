@@ -18,6 +18,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, tzinfo
 from typing import Any, TypeVar
 
+import numpy as np
+
 from postured.adapters.backoff import Backoff, RateLimitedLog
 from postured.config.sensors import SensorConfig
 from postured.core.clock import local_day
@@ -85,6 +87,9 @@ class SensorRuntime:
     malformed_log: RateLimitedLog = dataclasses.field(
         default_factory=lambda: RateLimitedLog(MALFORMED_LOG_INTERVAL_S)
     )
+    # Samples not yet fed to the detector (see SensorSupervisor.flush), and since when.
+    pending: list[Samples] = dataclasses.field(default_factory=list)
+    pending_mono: float = 0.0
 
     @property
     def id(self) -> str:
@@ -156,7 +161,9 @@ class SensorSupervisor:
         spawn: Callable[[Coroutine[Any, Any, None], str], None],
         record: Callable[[SensorRuntime, Sequence[Event]], None] | None = None,
         tz: tzinfo = UTC,
+        feed_s: float = 0.0,
     ) -> None:
+        self.feed_s = feed_s  # samples are held back this long and fed in one call
         self.tz = tz  # the detectors' zone: the wall clock's day of the statistics
         self.record = record  # the history of what the core found, when it is kept
         self.out = out  # where events go now: the sink, or a buffer while it is renewed
@@ -174,6 +181,7 @@ class SensorSupervisor:
                     self.on_source_event(s, ev)
                     backoff.reset()
                 log.info("sensor %s: source ended", s.id)
+                self.flush(s)
                 self.offline(s)
                 return
             except PosturedError as exc:
@@ -182,6 +190,7 @@ class SensorSupervisor:
             except Exception:
                 delay = backoff.next()
                 log.exception("sensor %s: source failed; retrying in %.0f s", s.id, delay)
+            self.flush(s)
             self.offline(s)
             await asyncio.sleep(delay)
 
@@ -192,15 +201,22 @@ class SensorSupervisor:
             self.out().availability(s.id, False)
 
     def on_source_event(self, s: SensorRuntime, ev: SourceEvent) -> None:
+        if not isinstance(ev, Samples):
+            self.flush(s)  # what came before goes to the detector first, in order
         match ev:
             case Samples():
                 if ev.t.size == 0:
                     return
                 s.samples += int(ev.t.size)
-                s.last_samples_mono = time.monotonic()
-                s.state_dirty = True  # the publisher compares at its next tick
-                self.run_core(s, lambda: s.detector.feed(ev.t, ev.acc))
-                s.last_t = float(ev.t[-1]) if s.last_t is None else max(s.last_t, float(ev.t[-1]))
+                mono = time.monotonic()
+                s.last_samples_mono = mono
+                if not s.pending:
+                    s.pending_mono = mono
+                s.pending.append(ev)
+                last = float(ev.t[-1])
+                s.last_t = last if s.last_t is None else max(s.last_t, last)
+                if last - float(s.pending[0].t[0]) >= self.feed_s:
+                    self.flush(s)
             case Gap():
                 s.gaps += 1
                 log.info(
@@ -234,6 +250,28 @@ class SensorSupervisor:
                 s.battery = ev.level
             case Rssi():
                 s.rssi = ev.dbm
+
+    def flush(self, s: SensorRuntime) -> None:
+        """Feed the detector the samples held back, in one call.
+
+        Called before anything that reads or changes the detector (a state, a tick, a
+        command, a snapshot, any other source event), so none of them sees it behind.
+        """
+        if not s.pending:
+            return
+        chunks, s.pending = s.pending, []
+        if len(chunks) == 1:
+            t, acc = chunks[0].t, chunks[0].acc
+        else:
+            t = np.concatenate([c.t for c in chunks])
+            acc = np.concatenate([c.acc for c in chunks])
+        s.state_dirty = True  # the publisher compares at its next tick
+        self.run_core(s, lambda: s.detector.feed(t, acc))
+
+    def flush_stale(self, s: SensorRuntime, mono: float) -> None:
+        """Flush samples held back for ``feed_s`` of wall time (a slow or bursty source)."""
+        if s.pending and mono - s.pending_mono >= self.feed_s:
+            self.flush(s)
 
     def run_core(self, s: SensorRuntime, step: Callable[[], list[Event]]) -> None:
         try:
@@ -288,6 +326,7 @@ class SensorSupervisor:
             log.exception("sensor %s: haptic nudge failed", s.id)
 
     def tick(self, s: SensorRuntime) -> None:
+        self.flush(s)
         t = s.now()
         self.run_core(s, lambda: s.detector.tick(t))
 
@@ -297,6 +336,7 @@ class SensorSupervisor:
         due = mono - s.state_mono >= interval
         if not (due or s.state_dirty):
             return
+        self.flush(s)
         try:
             st = s.detector.state(s.now())
         except Exception:
@@ -316,13 +356,15 @@ class SensorSupervisor:
         self, s: SensorRuntime, *, force: bool, persist_s: float
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """What to save: calibration when it changed; stats when changed or every persist_s."""
+        mono = time.monotonic()
+        if force or mono - s.stats_saved_mono >= persist_s:
+            self.flush(s)
         cal = None
         if s.calibration_dirty or force:
             s.calibration_dirty = False
             c = s.detector.calibration
             cal = c.to_dict() if c is not None else None
         stats = None
-        mono = time.monotonic()
         if force or s.stats_dirty or mono - s.stats_saved_mono >= persist_s:
             s.stats_dirty = False
             s.stats_saved_mono = mono
